@@ -5,13 +5,17 @@ simkyc never runs dlib; this script is the reference our Rust loaders must match
 numbers only (boxes, landmarks, descriptors), never image bytes, to tests/golden/dlib.json.
 
     python3 -m venv /tmp/refvenv && /tmp/refvenv/bin/pip install dlib-bin==20.0.1.post1 numpy pillow
-    /tmp/refvenv/bin/python tools/reference/dlib_golden.py --models models/dlib --data ../shared/data
+    cargo build --release -p simkyc-face --example decode_png
+    /tmp/refvenv/bin/python tools/reference/dlib_golden.py --models DIR_WITH_DAT_FILES --data ../shared/data
+
+dlib sees exactly the pixels simkyc's decoder produces (JPEG decoders differ by a few levels, which
+moves landmarks by a pixel): each image is decoded by target/release/examples/decode_png first.
 
 Images are addressed relative to the data folder. For the embedder, the 150x150 input is an exact
 pixel crop of the image (rows/cols 50..200 of a 250x250 LFW image, which holds a roughly centred
 face), so the Rust test can rebuild the same network input bit for bit without committing pixels.
 """
-import argparse, json, os
+import argparse, json, os, subprocess, tempfile
 import numpy as np
 from PIL import Image
 import dlib
@@ -26,6 +30,14 @@ IMAGES = [
     "asian-wild/images/seungri/seungri_0001.jpg",
     "asian-celebs/images/s0529/s0529_0001.jpg",
     "casia-dev/images/c338/c338_0001.jpg",
+    "casia-dev/images/c200/c200_0001.jpg",
+    "casia-dev/images/c206/c206_0001.jpg",
+    "casia-dev/images/c207/c207_0001.jpg",
+    "lfw-dev/images/Aaron_Sorkin/Aaron_Sorkin_0001.jpg",
+    "lfw-dev/images/Aaron_Peirsol/Aaron_Peirsol_0001.jpg",
+    "asian-wild/images/angelababy/angelababy_0001.jpg",
+    "asian-wild/images/bong_joon_ho/bong_joon_ho_0001.jpg",
+    "pad-dev/real/46.png",
 ]
 
 def main():
@@ -33,13 +45,16 @@ def main():
     ap.add_argument("--models", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "../../tests/golden/dlib.json"))
+    ap.add_argument("--decoder", default=os.path.join(os.path.dirname(__file__), "../../target/release/examples/decode_png"))
     a = ap.parse_args()
+    tmp = tempfile.mkdtemp()
+    subprocess.run([a.decoder, tmp] + [os.path.join(a.data, rel) for rel in IMAGES], check=True)
     det = dlib.cnn_face_detection_model_v1(os.path.join(a.models, "mmod_human_face_detector.dat"))
     sp = dlib.shape_predictor(os.path.join(a.models, "shape_predictor_5_face_landmarks.dat"))
     rec = dlib.face_recognition_model_v1(os.path.join(a.models, "dlib_face_recognition_resnet_model_v1.dat"))
     out = {"dlib_version": dlib.__version__, "images": []}
-    for rel in IMAGES:
-        img = np.asarray(Image.open(os.path.join(a.data, rel)).convert("RGB"))
+    for i, rel in enumerate(IMAGES):
+        img = np.asarray(Image.open(os.path.join(tmp, f"{i}.png")).convert("RGB"))
         entry = {"image": rel, "detections": [], "faces": []}
         for d in det(img, 0):
             r = d.rect

@@ -380,3 +380,23 @@ fn read_bn_as_affine(r: &mut Reader, at: usize) -> Result<Op, DlibError> {
     }
     Ok(Op::Affine { gamma, beta })
 }
+
+impl Net {
+    /// Where output cell (x, y) of a fully convolutional net lands in input pixels, as
+    /// `input = stride * output + offset` (dlib's `map_output_to_input` through every layer).
+    pub fn output_to_input(&self) -> (usize, f64) {
+        let (mut stride, mut offset) = (1usize, 0f64);
+        // Walk from the output back to the input: p_in = p * s - pad + k/2 at each layer.
+        for op in self.ops.iter().rev() {
+            let (s, pad, k) = match op {
+                Op::Conv { stride, pad, kernel, .. } => (stride[1], pad[1], kernel[1]),
+                Op::MaxPool { stride, pad, kernel } | Op::AvgPool { stride, pad, kernel } if kernel[1] > 0 => (stride[1], pad[1], kernel[1]),
+                _ => continue,
+            };
+            // p_in = (stride*p + offset) * s - pad + k/2
+            offset = offset * s as f64 - pad as f64 + (k / 2) as f64;
+            stride *= s;
+        }
+        (stride, offset)
+    }
+}

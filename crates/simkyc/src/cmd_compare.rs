@@ -1,0 +1,151 @@
+//! `simkyc compare ID_PHOTO LIVE_PHOTO...`: 1:1 verification of a document photo against live
+//! photos, with the decision at the calibrated threshold and per-stage timings.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use simkyc_face::embed::{cosine, fuse};
+use simkyc_face::{FaceAnalysis, Timings};
+
+use crate::engine_setup::{load_engine, load_thresholds};
+use crate::EngineArgs;
+
+/// Arguments of `compare`.
+#[derive(clap::Args)]
+pub struct CompareArgs {
+    /// Identity-document photo (chip or printed photo).
+    pub id_photo: PathBuf,
+    /// One or more live photos of the person.
+    #[arg(required = true)]
+    pub live_photos: Vec<PathBuf>,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Run the comparison this many times with models loaded and report median stage timings.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+fn face_json(a: &FaceAnalysis) -> serde_json::Value {
+    json!({
+        "width": a.width, "height": a.height,
+        "face_count": a.faces.len(),
+        "faces": a.faces,
+        "subject": a.subject.as_ref().map(|s| json!({"box": s.face, "landmarks": s.landmarks, "inter_eye_px": s.inter_eye_px})),
+        "timings_ms": a.timings,
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+/// Runs `compare`.
+pub fn run(a: CompareArgs) -> Result<ExitCode> {
+    let engine = load_engine(&a.engine)?;
+    let th = load_thresholds(&a.engine, &engine)?;
+    let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+    let doc_bytes = read(&a.id_photo)?;
+    let live_bytes: Vec<Vec<u8>> = a.live_photos.iter().map(read).collect::<Result<_>>()?;
+    let mut runs: Vec<(Timings, f64)> = Vec::new();
+    let mut last = None;
+    for _ in 0..a.repeat.max(1) {
+        let t0 = std::time::Instant::now();
+        let doc = engine.analyze_bytes(&doc_bytes).with_context(|| format!("document photo {}", a.id_photo.display()))?;
+        let lives: Vec<FaceAnalysis> = live_bytes
+            .iter()
+            .zip(&a.live_photos)
+            .map(|(b, p)| engine.analyze_bytes(b).with_context(|| format!("live photo {}", p.display())))
+            .collect::<Result<_>>()?;
+        let total = t0.elapsed().as_secs_f64() * 1e3;
+        let mut t = doc.timings.clone();
+        for l in &lives {
+            t.decode_ms += l.timings.decode_ms;
+            t.detect_ms += l.timings.detect_ms;
+            t.landmarks_ms += l.timings.landmarks_ms;
+            t.align_ms += l.timings.align_ms;
+            t.embed_ms += l.timings.embed_ms;
+        }
+        runs.push((t, total));
+        last = Some((doc, lives));
+    }
+    let Some((doc, lives)) = last else { anyhow::bail!("nothing ran") };
+    let timing = Timings {
+        decode_ms: median(runs.iter().map(|r| r.0.decode_ms).collect()),
+        detect_ms: median(runs.iter().map(|r| r.0.detect_ms).collect()),
+        landmarks_ms: median(runs.iter().map(|r| r.0.landmarks_ms).collect()),
+        align_ms: median(runs.iter().map(|r| r.0.align_ms).collect()),
+        embed_ms: median(runs.iter().map(|r| r.0.embed_ms).collect()),
+    };
+    let total_ms = median(runs.iter().map(|r| r.1).collect());
+    // Live template: quality-weighted fusion of the frames that have a face.
+    let frames: Vec<(Vec<f32>, f32)> = lives
+        .iter()
+        .filter_map(|l| l.subject.as_ref())
+        .map(|s| (s.embedding.clone(), (s.face.score.max(0.01)) * (s.inter_eye_px / 60.0).min(1.0) as f32))
+        .collect();
+    let (score, error) = match (&doc.subject, fuse(&frames)) {
+        (None, _) => (None, Some("no_face_in_document")),
+        (_, None) => (None, Some("no_face_in_live_capture")),
+        (Some(d), Some(live)) => (Some(cosine(&d.embedding, &live)), None),
+    };
+    let decision = score.map(|s| if s >= th.default.threshold { "match" } else { "no_match" });
+    if a.json {
+        let out = json!({
+            "score": score,
+            "decision": decision.unwrap_or("no_match"),
+            "error": error,
+            "threshold": th.default.threshold,
+            "strict_threshold": th.strict.threshold,
+            "target_fmr": th.default.target_fmr,
+            "embedder": engine.embedder_name(),
+            "document": face_json(&doc),
+            "live": lives.iter().map(face_json).collect::<Vec<_>>(),
+            "live_frames_used": frames.len(),
+            "timings_ms": {
+                "decode": timing.decode_ms, "detect": timing.detect_ms, "landmarks": timing.landmarks_ms,
+                "align": timing.align_ms, "embed": timing.embed_ms, "total": total_ms, "runs": runs.len(),
+            },
+        });
+        println!("{out}");
+    } else {
+        match (score, error) {
+            (Some(s), _) => println!(
+                "{}: score {s:.4} (threshold {:.4} for FMR {:.0e}; strict {:.4})",
+                decision.unwrap_or("no_match").to_uppercase(),
+                th.default.threshold,
+                th.default.target_fmr,
+                th.strict.threshold
+            ),
+            (None, Some(e)) => println!("NO_MATCH: {}", e.replace('_', " ")),
+            _ => {}
+        }
+        println!(
+            "faces: document {}, live {}; frames used {}/{}",
+            doc.faces.len(),
+            lives.iter().map(|l| l.faces.len().to_string()).collect::<Vec<_>>().join("+"),
+            frames.len(),
+            lives.len()
+        );
+        println!(
+            "timings (median of {} run(s), ms): decode {:.1}, detect {:.1}, landmarks {:.1}, align {:.1}, embed {:.1}, total {:.1}",
+            runs.len(),
+            timing.decode_ms,
+            timing.detect_ms,
+            timing.landmarks_ms,
+            timing.align_ms,
+            timing.embed_ms,
+            total_ms
+        );
+    }
+    Ok(if error.is_some() { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,188 @@
+//! `simkyc eval` (accuracy on a pair file) and `simkyc calibrate` (operating points that hold on
+//! LFW and on every East-Asian development set).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use simkyc_eval::calibration::{operating_point, Thresholds};
+use simkyc_eval::metrics::{accuracy, eer, rates_at, roc, tar_at_far, Scored};
+use simkyc_eval::pairs::{all_pairs, list_images, read_pairs, Pair};
+use simkyc_face::embed::cosine;
+
+use crate::engine_setup::{embed_all, load_engine, load_thresholds, pipeline_signature};
+use crate::EngineArgs;
+
+/// Arguments of `eval`.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// LFW-format pair file.
+    #[arg(long)]
+    pub pairs: PathBuf,
+    /// Image folder: DIR/<Name>/<Name>_NNNN.jpg.
+    #[arg(long)]
+    pub images: PathBuf,
+    /// Print a JSON object as the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a DET plot (PNG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Cache embeddings in this file between runs.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Arguments of `calibrate`.
+#[derive(clap::Args)]
+pub struct CalibrateArgs {
+    /// The shared development data folder (holding lfw-dev, casia-dev, asian-wild, asian-celebs).
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
+    /// Where to write the thresholds file.
+    #[arg(long, default_value = "config/thresholds.toml")]
+    pub out: PathBuf,
+    /// Cache embeddings in this file between runs.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Write a DET plot of every group (PNG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Scores pairs from precomputed embeddings; a pair with a failed image gets −∞.
+pub fn score_pairs(pairs: &[Pair], dir: &Path, emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> Vec<Scored> {
+    pairs
+        .iter()
+        .map(|p| {
+            let e = |r: &simkyc_eval::pairs::ImageRef| emb.get(&r.path(dir)).and_then(|x| x.as_ref());
+            let score = match (e(&p.a), e(&p.b)) {
+                (Some(a), Some(b)) => cosine(a, b),
+                _ => f32::NEG_INFINITY,
+            };
+            Scored { score, genuine: p.genuine, fold: p.fold }
+        })
+        .collect()
+}
+
+/// Runs `eval`.
+pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
+    let pf = read_pairs(&a.pairs)?;
+    let engine = load_engine(&a.engine)?;
+    let th = load_thresholds(&a.engine, &engine)?;
+    let paths: Vec<PathBuf> = pf.pairs.iter().flat_map(|p| [p.a.path(&a.images), p.b.path(&a.images)]).collect();
+    let emb = embed_all(&engine, &paths, a.cache.as_deref())?;
+    let failed_images: Vec<&PathBuf> = emb.iter().filter(|(_, e)| e.is_none()).map(|(p, _)| p).collect();
+    let s = score_pairs(&pf.pairs, &a.images, &emb);
+    let failed_pairs = s.iter().filter(|x| !x.score.is_finite()).count();
+    let acc = accuracy(&s);
+    let at = rates_at(&s, th.default.threshold);
+    let strict = rates_at(&s, th.strict.threshold);
+    let e = eer(&s);
+    let (t2, t3) = (tar_at_far(&s, 1e-2), tar_at_far(&s, 1e-3));
+    println!("pairs: {} ({} genuine, {} impostor), images: {}, failed images: {}, failed pairs: {}", s.len(), at.genuine, at.impostors, emb.len(), failed_images.len(), failed_pairs);
+    println!("accuracy: {:.2}% ({}{})", acc.accuracy * 100.0, acc.protocol, if acc.protocol == "best-threshold" { ", threshold chosen on this file: optimistic" } else { "" });
+    println!("EER: {:.2}%   TAR@FAR=1e-2: {}   TAR@FAR=1e-3: {}", e * 100.0, fmt_pct(t2), fmt_pct(t3));
+    println!("at the default threshold {:.4}: FMR {:.4}%  FNMR {:.2}%", th.default.threshold, at.fmr * 100.0, at.fnmr * 100.0);
+    println!("at the strict threshold {:.4}: FMR {:.4}%  FNMR {:.2}%", th.strict.threshold, strict.fmr * 100.0, strict.fnmr * 100.0);
+    for p in failed_images.iter().take(10) {
+        println!("  failed: {}", p.display());
+    }
+    if let Some(plot) = &a.plot {
+        simkyc_eval::plot::det_png(plot, &format!("DET: {}", a.pairs.display()), &[(engine.embedder_name().to_string(), roc(&s))], Some((at.fmr, at.fnmr)))?;
+        println!("plot written to {}", plot.display());
+    }
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "pairs": s.len(), "genuine": at.genuine, "impostors": at.impostors,
+                "accuracy": acc.accuracy, "accuracy_protocol": acc.protocol,
+                "eer": e, "tar_at_far_1e-2": t2, "tar_at_far_1e-3": t3,
+                "threshold": th.default.threshold, "fmr": at.fmr, "fnmr": at.fnmr,
+                "strict_threshold": th.strict.threshold, "strict_fmr": strict.fmr, "strict_fnmr": strict.fnmr,
+                "failed_images": failed_images.len(), "failed_pairs": failed_pairs,
+                "pipeline": pipeline_signature(&engine),
+            })
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fmt_pct(v: Option<f64>) -> String {
+    v.map(|x| format!("{:.2}%", x * 100.0)).unwrap_or_else(|| "n/a".into())
+}
+
+/// The calibration groups: (name, image folder, pairs).
+pub fn calibration_groups(data: &Path) -> Result<Vec<(String, PathBuf, Vec<Pair>)>> {
+    let lfw = data.join("lfw-dev/images");
+    let train = read_pairs(&data.join("lfw-dev/pairsDevTrain.txt")).context("LFW DevTrain pairs")?;
+    let ea: Vec<String> = std::fs::read_to_string(data.join("lfw-dev/east-asian.txt"))
+        .context("lfw-dev/east-asian.txt")?
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut g = vec![
+        ("lfw-devtrain".to_string(), lfw.clone(), train.pairs),
+        ("lfw-east-asian".to_string(), lfw.clone(), all_pairs(&list_images(&lfw, Some(&ea))?)),
+    ];
+    for set in ["casia-dev", "asian-wild", "asian-celebs"] {
+        let dir = data.join(set).join("images");
+        g.push((set.to_string(), dir.clone(), all_pairs(&list_images(&dir, None)?)));
+    }
+    Ok(g)
+}
+
+/// Runs `calibrate`.
+pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
+    let engine = load_engine(&a.engine)?;
+    let groups = calibration_groups(&a.data)?;
+    let paths: Vec<PathBuf> = groups
+        .iter()
+        .flat_map(|(_, dir, pairs)| pairs.iter().flat_map(move |p| [p.a.path(dir), p.b.path(dir)]))
+        .collect();
+    let emb = embed_all(&engine, &paths, a.cache.as_deref())?;
+    let scored: Vec<(String, Vec<Scored>)> = groups.iter().map(|(n, dir, pairs)| (n.clone(), score_pairs(pairs, dir, &emb))).collect();
+    let default = operating_point(&scored, 1e-3)?;
+    let strict = operating_point(&scored, 1e-4)?;
+    let t = Thresholds {
+        embedder: engine.embedder_name().to_string(),
+        pipeline: pipeline_signature(&engine),
+        note: format!(
+            "simkyc calibrate on {}: per-group thresholds for the target FMR, strictest kept; failed images score -inf. {} images, {} without a usable face.",
+            a.data.display(),
+            emb.len(),
+            emb.values().filter(|e| e.is_none()).count()
+        ),
+        default,
+        strict,
+    };
+    for op in [&t.default, &t.strict] {
+        println!("target FMR {:.0e}: threshold {:.4} (set by {})", op.target_fmr, op.threshold, op.set_by);
+        for g in &op.groups {
+            println!(
+                "  {:<16} own {:.4}  FMR {:.5}%  FNMR {:>6.2}%  ({} impostor, {} genuine pairs)",
+                g.group,
+                g.own_threshold,
+                g.fmr * 100.0,
+                g.fnmr * 100.0,
+                g.impostors,
+                g.genuine
+            );
+        }
+    }
+    std::fs::write(&a.out, format!("# Written by `simkyc calibrate`; see docs/accuracy.md.\n{}", t.to_toml()?))?;
+    println!("thresholds written to {}", a.out.display());
+    if let Some(plot) = &a.plot {
+        let series: Vec<(String, Vec<(f64, f64)>)> = scored.iter().filter(|(_, s)| s.iter().any(|x| x.genuine)).map(|(n, s)| (n.clone(), roc(s))).collect();
+        simkyc_eval::plot::det_png(plot, "DET per development set", &series, None)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,84 @@
+//! Loading the face engine and thresholds from command-line options, and embedding many images
+//! in parallel (with an optional on-disk cache) for evaluation.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use simkyc_eval::calibration::Thresholds;
+use simkyc_face::{EngineOptions, FaceEngine};
+use simkyc_models::manifest::Manifest;
+
+use crate::EngineArgs;
+
+/// Loads the engine the options describe.
+pub fn load_engine(a: &EngineArgs) -> Result<FaceEngine> {
+    let dir = a.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let m = Manifest::load(&dir)?;
+    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, ..Default::default() };
+    let name = a.embedder.clone().unwrap_or_else(|| m.defaults.embedder.clone());
+    Ok(FaceEngine::load_with(&dir, &m, &name, opts)?)
+}
+
+/// The settings that change scores, recorded with thresholds and caches.
+pub fn pipeline_signature(e: &FaceEngine) -> String {
+    format!("embedder={} flip={} detect_max_side={} detect_min_side={}", e.embedder_name(), e.options.flip, e.options.detect_max_side, e.options.detect_min_side)
+}
+
+/// Loads thresholds and checks they were calibrated for this pipeline.
+pub fn load_thresholds(a: &EngineArgs, e: &FaceEngine) -> Result<Thresholds> {
+    let t = Thresholds::load(a.thresholds.as_deref())?;
+    if t.embedder != e.embedder_name() {
+        bail!(
+            "the thresholds were calibrated for embedder {:?}, but {:?} is in use; run `simkyc calibrate` and pass --thresholds",
+            t.embedder,
+            e.embedder_name()
+        );
+    }
+    Ok(t)
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct CacheFile {
+    signature: String,
+    embeddings: HashMap<String, Option<Vec<f32>>>,
+}
+
+/// Embeddings of many images (None where no face was found or the image failed).
+pub fn embed_all(engine: &FaceEngine, paths: &[PathBuf], cache: Option<&Path>) -> Result<HashMap<PathBuf, Option<Vec<f32>>>> {
+    let sig = pipeline_signature(engine);
+    let mut cached: CacheFile = match cache {
+        Some(p) if p.exists() => {
+            let c: CacheFile = serde_json::from_slice(&std::fs::read(p)?).with_context(|| format!("reading cache {}", p.display()))?;
+            if c.signature == sig {
+                c
+            } else {
+                CacheFile { signature: sig.clone(), ..Default::default() }
+            }
+        }
+        _ => CacheFile { signature: sig.clone(), ..Default::default() },
+    };
+    let mut unique: Vec<&PathBuf> = paths.iter().collect();
+    unique.sort();
+    unique.dedup();
+    let todo: Vec<&PathBuf> = unique.iter().copied().filter(|p| !cached.embeddings.contains_key(&p.to_string_lossy().into_owned())).collect();
+    let bar = ProgressBar::new(todo.len() as u64);
+    bar.set_style(ProgressStyle::with_template("embedding {pos}/{len} [{bar:30}] {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    let fresh: Vec<(String, Option<Vec<f32>>)> = todo
+        .par_iter()
+        .map(|p| {
+            let e = std::fs::read(p).ok().and_then(|b| engine.analyze_bytes(&b).ok()).and_then(|a| a.subject).map(|s| s.embedding);
+            bar.inc(1);
+            (p.to_string_lossy().into_owned(), e)
+        })
+        .collect();
+    bar.finish_and_clear();
+    cached.embeddings.extend(fresh);
+    if let Some(p) = cache {
+        std::fs::write(p, serde_json::to_vec(&cached)?).with_context(|| format!("writing cache {}", p.display()))?;
+    }
+    Ok(unique.into_iter().map(|p| (p.clone(), cached.embeddings.get(&p.to_string_lossy().into_owned()).cloned().flatten())).collect())
+}
