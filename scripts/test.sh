@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test: builds in release mode (model tests need optimised inference), fetches the
+# pinned models once (cached afterwards), then runs the whole workspace's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --workspace --all-targets
+./target/release/simkyc models fetch
+export SIMKYC_REQUIRE_MODELS=1
+cargo test --release --workspace
