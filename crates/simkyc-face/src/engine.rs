@@ -30,11 +30,13 @@ pub struct EngineOptions {
     pub flip: bool,
     /// Input limits.
     pub limits: DecodeLimits,
+    /// Learned adaptation applied to every embedding (see `adapt`), if any.
+    pub adaptation: Option<std::sync::Arc<crate::adapt::Adaptation>>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, flip: true, limits: DecodeLimits::default() }
+        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, flip: true, limits: DecodeLimits::default(), adaptation: None }
     }
 }
 
@@ -162,6 +164,11 @@ impl FaceEngine {
         }
         let e = get(embedder, Role::Embedder)?;
         let embedder = Self::load_embedder(dir, e)?;
+        if let Some(a) = &options.adaptation {
+            if a.embedder != e.name || a.dim != embedder.dim {
+                return Err(FaceError::Model(format!("the adaptation was trained for embedder {:?} ({} values), not {:?}", a.embedder, a.dim, e.name)));
+            }
+        }
         Ok(FaceEngine { detector, landmarks, embedder, embedder_name: e.name.clone(), options })
     }
 
@@ -233,7 +240,10 @@ impl FaceEngine {
         let chip = extract_chip(img, &tf, cw, ch);
         timings.align_ms += ms(t);
         let t = Instant::now();
-        let e = self.embedder.embed(&chip, self.options.flip)?;
+        let mut e = self.embedder.embed(&chip, self.options.flip)?;
+        if let Some(a) = &self.options.adaptation {
+            e = a.apply(&e)?;
+        }
         timings.embed_ms += ms(t);
         Ok(e)
     }

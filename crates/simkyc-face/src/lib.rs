@@ -1,6 +1,7 @@
 //! The simkyc face engine: decode, detect, landmark, align, embed and compare faces, with
 //! models from a manifest (dlib's by default) running on `tract`.
 
+pub mod adapt;
 pub mod align;
 pub mod decode;
 pub mod detect;

@@ -38,6 +38,9 @@ fn decompression_bomb_is_refused_before_allocation() {
     image::RgbImage::new(1, 1).write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
     png[16..20].copy_from_slice(&30000u32.to_be_bytes());
     png[20..24].copy_from_slice(&30000u32.to_be_bytes());
+    // A well-formed header (valid CRC) claiming 30000×30000 pixels with almost no data.
+    let crc = crc32fast::hash(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
     let err = e.analyze_bytes(&png).unwrap_err();
     assert!(matches!(err, FaceError::TooLarge(_)), "{err}");
 }

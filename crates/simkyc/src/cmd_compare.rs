@@ -52,7 +52,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs `compare`.
 pub fn run(a: CompareArgs) -> Result<ExitCode> {
     let engine = load_engine(&a.engine)?;
-    let th = load_thresholds(&a.engine, &engine)?;
+    let th = load_thresholds(&a.engine, &engine, engine.options.adaptation.as_deref())?;
     let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
     let doc_bytes = read(&a.id_photo)?;
     let live_bytes: Vec<Vec<u8>> = a.live_photos.iter().map(read).collect::<Result<_>>()?;

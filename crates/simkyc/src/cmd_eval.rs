@@ -12,7 +12,7 @@ use simkyc_eval::metrics::{accuracy, eer, rates_at, roc, tar_at_far, Scored};
 use simkyc_eval::pairs::{all_pairs, list_images, read_pairs, Pair};
 use simkyc_face::embed::cosine;
 
-use crate::engine_setup::{embed_all, load_engine, load_thresholds, pipeline_signature};
+use crate::engine_setup::{adapt_all, embed_all, load_adaptation, load_engine_raw, load_thresholds, score_signature};
 use crate::EngineArgs;
 
 /// Arguments of `eval`.
@@ -74,10 +74,11 @@ pub fn score_pairs(pairs: &[Pair], dir: &Path, emb: &HashMap<PathBuf, Option<Vec
 /// Runs `eval`.
 pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
     let pf = read_pairs(&a.pairs)?;
-    let engine = load_engine(&a.engine)?;
-    let th = load_thresholds(&a.engine, &engine)?;
+    let engine = load_engine_raw(&a.engine)?;
+    let ad = load_adaptation(&a.engine, engine.embedder_name())?;
+    let th = load_thresholds(&a.engine, &engine, ad.as_deref())?;
     let paths: Vec<PathBuf> = pf.pairs.iter().flat_map(|p| [p.a.path(&a.images), p.b.path(&a.images)]).collect();
-    let emb = embed_all(&engine, &paths, a.cache.as_deref())?;
+    let emb = adapt_all(embed_all(&engine, &paths, a.cache.as_deref())?, ad.as_deref())?;
     let failed_images: Vec<&PathBuf> = emb.iter().filter(|(_, e)| e.is_none()).map(|(p, _)| p).collect();
     let s = score_pairs(&pf.pairs, &a.images, &emb);
     let failed_pairs = s.iter().filter(|x| !x.score.is_finite()).count();
@@ -108,7 +109,7 @@ pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
                 "threshold": th.default.threshold, "fmr": at.fmr, "fnmr": at.fnmr,
                 "strict_threshold": th.strict.threshold, "strict_fmr": strict.fmr, "strict_fnmr": strict.fnmr,
                 "failed_images": failed_images.len(), "failed_pairs": failed_pairs,
-                "pipeline": pipeline_signature(&engine),
+                "pipeline": score_signature(&engine, ad.as_deref()),
             })
         );
     }
@@ -142,19 +143,20 @@ pub fn calibration_groups(data: &Path) -> Result<Vec<(String, PathBuf, Vec<Pair>
 
 /// Runs `calibrate`.
 pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
-    let engine = load_engine(&a.engine)?;
+    let engine = load_engine_raw(&a.engine)?;
+    let ad = load_adaptation(&a.engine, engine.embedder_name())?;
     let groups = calibration_groups(&a.data)?;
     let paths: Vec<PathBuf> = groups
         .iter()
         .flat_map(|(_, dir, pairs)| pairs.iter().flat_map(move |p| [p.a.path(dir), p.b.path(dir)]))
         .collect();
-    let emb = embed_all(&engine, &paths, a.cache.as_deref())?;
+    let emb = adapt_all(embed_all(&engine, &paths, a.cache.as_deref())?, ad.as_deref())?;
     let scored: Vec<(String, Vec<Scored>)> = groups.iter().map(|(n, dir, pairs)| (n.clone(), score_pairs(pairs, dir, &emb))).collect();
     let default = operating_point(&scored, 1e-3)?;
     let strict = operating_point(&scored, 1e-4)?;
     let t = Thresholds {
         embedder: engine.embedder_name().to_string(),
-        pipeline: pipeline_signature(&engine),
+        pipeline: score_signature(&engine, ad.as_deref()),
         note: format!(
             "simkyc calibrate on {}: per-group thresholds for the target FMR, strictest kept; failed images score -inf. {} images, {} without a usable face.",
             a.data.display(),
@@ -184,5 +186,68 @@ pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
         let series: Vec<(String, Vec<(f64, f64)>)> = scored.iter().filter(|(_, s)| s.iter().any(|x| x.genuine)).map(|(n, s)| (n.clone(), roc(s))).collect();
         simkyc_eval::plot::det_png(plot, "DET per development set", &series, None)?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `adapt`.
+#[derive(clap::Args)]
+pub struct AdaptArgs {
+    /// The shared development data folder.
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
+    /// Where to write the adaptation file.
+    #[arg(long, default_value = "config/adaptation.json")]
+    pub out: PathBuf,
+    /// Whitening strength (covariance power −beta/2); chosen on a validation split, see docs/accuracy.md.
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f64,
+    /// Weight of the raw cosine in the fused score.
+    #[arg(long, default_value_t = 0.7)]
+    pub raw_weight: f32,
+    /// Cache embeddings in this file between runs.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// The adaptation's training faces: the first 200 casia-dev subjects, every other asian-wild and
+/// asian-celebs identity (sorted by name), and the LFW DevTrain images (so that the whitening also
+/// knows the rest of the population). The rest, and LFW DevTest, are held out to measure the gain.
+pub fn adaptation_training_images(data: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let pick = |set: &str, keep: &dyn Fn(usize) -> bool| -> Result<Vec<PathBuf>> {
+        let dir = data.join(set).join("images");
+        let imgs = list_images(&dir, None)?;
+        let mut names: Vec<String> = imgs.iter().map(|i| i.name.clone()).collect();
+        names.dedup();
+        Ok(imgs.iter().filter(|i| names.iter().position(|n| *n == i.name).is_some_and(keep)).map(|i| i.path(&dir)).collect())
+    };
+    out.extend(pick("casia-dev", &|i| i < 200)?);
+    out.extend(pick("asian-wild", &|i| i % 2 == 0)?);
+    out.extend(pick("asian-celebs", &|i| i % 2 == 0)?);
+    let lfw = data.join("lfw-dev/images");
+    let train = read_pairs(&data.join("lfw-dev/pairsDevTrain.txt"))?;
+    let mut lfw_imgs: Vec<PathBuf> = train.pairs.iter().flat_map(|p| [p.a.path(&lfw), p.b.path(&lfw)]).collect();
+    lfw_imgs.sort();
+    lfw_imgs.dedup();
+    out.extend(lfw_imgs);
+    Ok(out)
+}
+
+/// Runs `adapt`.
+pub fn run_adapt(a: AdaptArgs) -> Result<ExitCode> {
+    let engine = load_engine_raw(&a.engine)?;
+    let paths = adaptation_training_images(&a.data)?;
+    let emb = embed_all(&engine, &paths, a.cache.as_deref())?;
+    let train: Vec<Vec<f32>> = emb.into_values().flatten().collect();
+    let note = format!(
+        "simkyc adapt on {} training faces (casia-dev c200-c399, even-numbered asian-wild and asian-celebs identities, LFW DevTrain images), {}",
+        train.len(),
+        crate::engine_setup::pipeline_signature(&engine)
+    );
+    let ad = simkyc_face::adapt::Adaptation::fit(&train, a.beta, a.raw_weight, engine.embedder_name(), &note)?;
+    std::fs::write(&a.out, serde_json::to_string(&ad)?).with_context(|| format!("writing {}", a.out.display()))?;
+    println!("adaptation {} fitted on {} faces, written to {}", ad.id(), train.len(), a.out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -9,13 +9,27 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use simkyc_eval::calibration::Thresholds;
+use std::sync::Arc;
+
+use simkyc_face::adapt::Adaptation;
 use simkyc_face::{EngineOptions, FaceEngine};
 use simkyc_models::manifest::Manifest;
 
 use crate::EngineArgs;
 
-/// Loads the engine the options describe.
+/// Loads the engine the options describe, with the adaptation applied to its embeddings.
 pub fn load_engine(a: &EngineArgs) -> Result<FaceEngine> {
+    let mut e = load_engine_raw(a)?;
+    let adaptation = load_adaptation(a, e.embedder_name())?;
+    let opts = EngineOptions { adaptation, ..e.options.clone() };
+    let dir = a.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let m = Manifest::load(&dir)?;
+    e = FaceEngine::load_with(&dir, &m, &e.embedder_name().to_string(), opts)?;
+    Ok(e)
+}
+
+/// Loads the engine without the adaptation (raw embeddings, for caching and training).
+pub fn load_engine_raw(a: &EngineArgs) -> Result<FaceEngine> {
     let dir = a.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
     let m = Manifest::load(&dir)?;
     let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, ..Default::default() };
@@ -23,14 +37,50 @@ pub fn load_engine(a: &EngineArgs) -> Result<FaceEngine> {
     Ok(FaceEngine::load_with(&dir, &m, &name, opts)?)
 }
 
-/// The settings that change scores, recorded with thresholds and caches.
+/// The adaptation the options ask for: a file, none, or the built-in one when it fits the embedder.
+pub fn load_adaptation(a: &EngineArgs, embedder: &str) -> Result<Option<Arc<Adaptation>>> {
+    if a.no_adaptation {
+        return Ok(None);
+    }
+    let ad = match &a.adaptation {
+        Some(p) => Adaptation::parse(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?,
+        None => {
+            let builtin = Adaptation::parse(simkyc_face::adapt::BUILTIN)?;
+            if builtin.embedder != embedder {
+                return Ok(None);
+            }
+            builtin
+        }
+    };
+    if ad.embedder != embedder {
+        bail!("the adaptation was trained for embedder {:?}, but {:?} is in use", ad.embedder, embedder);
+    }
+    Ok(Some(Arc::new(ad)))
+}
+
+/// The settings that change raw embeddings (the cache key).
 pub fn pipeline_signature(e: &FaceEngine) -> String {
     format!("embedder={} flip={} detect_max_side={} detect_min_side={}", e.embedder_name(), e.options.flip, e.options.detect_max_side, e.options.detect_min_side)
 }
 
-/// Loads thresholds and checks they were calibrated for this pipeline.
-pub fn load_thresholds(a: &EngineArgs, e: &FaceEngine) -> Result<Thresholds> {
+/// The settings that change scores, recorded with thresholds: raw pipeline plus adaptation.
+pub fn score_signature(e: &FaceEngine, ad: Option<&Adaptation>) -> String {
+    format!("{} adaptation={}", pipeline_signature(e), ad.map(|a| a.id()).unwrap_or_else(|| "none".into()))
+}
+
+/// Applies the adaptation to raw embeddings (failed images stay failed).
+pub fn adapt_all(emb: HashMap<PathBuf, Option<Vec<f32>>>, ad: Option<&Adaptation>) -> Result<HashMap<PathBuf, Option<Vec<f32>>>> {
+    let Some(ad) = ad else { return Ok(emb) };
+    emb.into_iter().map(|(p, e)| Ok((p, e.map(|e| ad.apply(&e)).transpose()?))).collect()
+}
+
+/// Loads thresholds and checks they were calibrated for this embedder and adaptation.
+pub fn load_thresholds(a: &EngineArgs, e: &FaceEngine, ad: Option<&Adaptation>) -> Result<Thresholds> {
     let t = Thresholds::load(a.thresholds.as_deref())?;
+    let want = format!("adaptation={}", ad.map(|x| x.id()).unwrap_or_else(|| "none".into()));
+    if !t.pipeline.contains(&want) {
+        bail!("the thresholds ({}) were not calibrated with {want}; run `simkyc calibrate` with the same options and pass --thresholds", t.pipeline);
+    }
     if t.embedder != e.embedder_name() {
         bail!(
             "the thresholds were calibrated for embedder {:?}, but {:?} is in use; run `simkyc calibrate` and pass --thresholds",

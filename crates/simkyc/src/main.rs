@@ -33,6 +33,12 @@ pub struct EngineArgs {
     /// Do not average each embedding with that of the mirrored face.
     #[arg(long)]
     pub no_flip: bool,
+    /// Adaptation file (default: the one built into simkyc for its default embedder).
+    #[arg(long)]
+    pub adaptation: Option<PathBuf>,
+    /// Score with raw cosine similarity only, without the learned adaptation.
+    #[arg(long, conflicts_with = "adaptation")]
+    pub no_adaptation: bool,
     /// Longest image side used for detection (larger images are scaled down for detection only).
     #[arg(long, default_value_t = simkyc_face::EngineOptions::default().detect_max_side)]
     pub detect_max_side: u32,
@@ -51,15 +57,24 @@ enum Command {
     Eval(cmd_eval::EvalArgs),
     /// Calibrate decision thresholds on the development sets (writes a thresholds file).
     Calibrate(cmd_eval::CalibrateArgs),
+    /// Train the embedding adaptation on East-Asian development identities (writes an adaptation file).
+    Adapt(cmd_eval::AdaptArgs),
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when stdout is closed (`simkyc ... | head`).
+    #[cfg(unix)]
+    // SAFETY: restoring the default SIGPIPE disposition before any threads start.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Models { cmd } => cmd_models::run(cmd),
         Command::Compare(a) => cmd_compare::run(a),
         Command::Eval(a) => cmd_eval::run_eval(a),
         Command::Calibrate(a) => cmd_eval::run_calibrate(a),
+        Command::Adapt(a) => cmd_eval::run_adapt(a),
     };
     match result {
         Ok(code) => code,
