@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 cargo build --release --workspace --all-targets
 ./target/release/simkyc models fetch
 export SIMKYC_REQUIRE_MODELS=1
-cargo test --release --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release --workspace 2>&1 | tee "$log"
+awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"

@@ -80,18 +80,6 @@ pub fn read_pairs(path: &Path) -> Result<PairFile, EvalError> {
     parse_pairs(&text)
 }
 
-/// All pairs among the images of an identity-per-folder tree: every same-folder pair is genuine and
-/// every cross-folder pair an impostor. `identities` limits the folders used.
-pub fn all_pairs(images: &[ImageRef]) -> Vec<Pair> {
-    let mut out = Vec::with_capacity(images.len() * images.len() / 2);
-    for (i, a) in images.iter().enumerate() {
-        for b in &images[i + 1..] {
-            out.push(Pair { a: a.clone(), b: b.clone(), genuine: a.name == b.name, fold: None });
-        }
-    }
-    out
-}
-
 /// Lists `DIR/<Name>/<Name>_NNNN.jpg` images, optionally only for the given identities.
 pub fn list_images(dir: &Path, only: Option<&[String]>) -> Result<Vec<ImageRef>, EvalError> {
     let mut out = Vec::new();
@@ -148,11 +136,8 @@ mod tests {
     }
 
     #[test]
-    fn all_pairs_labels() {
-        let imgs = vec![ImageRef { name: "A".into(), index: 1 }, ImageRef { name: "A".into(), index: 2 }, ImageRef { name: "B".into(), index: 1 }];
-        let p = all_pairs(&imgs);
-        assert_eq!(p.len(), 3);
-        assert_eq!(p.iter().filter(|x| x.genuine).count(), 1);
-        assert_eq!(imgs[0].path(Path::new("/d")), PathBuf::from("/d/A/A_0001.jpg"));
+    fn image_paths_follow_the_lfw_layout() {
+        let img = ImageRef { name: "A".into(), index: 1 };
+        assert_eq!(img.path(Path::new("/d")), PathBuf::from("/d/A/A_0001.jpg"));
     }
 }

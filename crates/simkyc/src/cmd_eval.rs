@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use simkyc_eval::calibration::{operating_point, Thresholds};
 use simkyc_eval::metrics::{accuracy, eer, rates_at, roc, tar_at_far, Scored};
-use simkyc_eval::pairs::{all_pairs, list_images, read_pairs, Pair};
+use simkyc_eval::pairs::{list_images, read_pairs, ImageRef, Pair};
 use simkyc_face::embed::cosine;
 
 use crate::engine_setup::{adapt_all, embed_all, load_adaptation, load_engine_raw, load_thresholds, score_signature};
@@ -120,8 +120,56 @@ fn fmt_pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.2}%", x * 100.0)).unwrap_or_else(|| "n/a".into())
 }
 
-/// The calibration groups: (name, image folder, pairs).
-pub fn calibration_groups(data: &Path) -> Result<Vec<(String, PathBuf, Vec<Pair>)>> {
+/// Which pairs of a calibration group are scored.
+pub enum GroupPairs {
+    /// The pairs of a pair file.
+    Listed(Vec<Pair>),
+    /// Every pair among these images (same folder = genuine), scored without listing them.
+    All(Vec<ImageRef>),
+}
+
+/// One calibration group: name, image folder, pairs.
+pub struct Group {
+    /// Group name.
+    pub name: String,
+    /// Image folder.
+    pub dir: PathBuf,
+    /// Its pairs.
+    pub pairs: GroupPairs,
+}
+
+impl Group {
+    fn images(&self) -> Vec<PathBuf> {
+        match &self.pairs {
+            GroupPairs::Listed(p) => p.iter().flat_map(|p| [p.a.path(&self.dir), p.b.path(&self.dir)]).collect(),
+            GroupPairs::All(imgs) => imgs.iter().map(|i| i.path(&self.dir)).collect(),
+        }
+    }
+
+    fn score(&self, emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> Vec<Scored> {
+        match &self.pairs {
+            GroupPairs::Listed(p) => score_pairs(p, &self.dir, emb),
+            GroupPairs::All(imgs) => {
+                let e: Vec<Option<&Vec<f32>>> = imgs.iter().map(|i| emb.get(&i.path(&self.dir)).and_then(|x| x.as_ref())).collect();
+                let mut out = Vec::with_capacity(imgs.len() * imgs.len().saturating_sub(1) / 2);
+                for i in 0..imgs.len() {
+                    for j in i + 1..imgs.len() {
+                        let score = match (e[i], e[j]) {
+                            (Some(a), Some(b)) => cosine(a, b),
+                            _ => f32::NEG_INFINITY,
+                        };
+                        out.push(Scored { score, genuine: imgs[i].name == imgs[j].name, fold: None });
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The calibration groups: LFW DevTrain pairs, and all pairs within the LFW East-Asian group,
+/// casia-dev, asian-wild and asian-celebs.
+pub fn calibration_groups(data: &Path) -> Result<Vec<Group>> {
     let lfw = data.join("lfw-dev/images");
     let train = read_pairs(&data.join("lfw-dev/pairsDevTrain.txt")).context("LFW DevTrain pairs")?;
     let ea: Vec<String> = std::fs::read_to_string(data.join("lfw-dev/east-asian.txt"))
@@ -131,12 +179,13 @@ pub fn calibration_groups(data: &Path) -> Result<Vec<(String, PathBuf, Vec<Pair>
         .filter(|l| !l.is_empty())
         .collect();
     let mut g = vec![
-        ("lfw-devtrain".to_string(), lfw.clone(), train.pairs),
-        ("lfw-east-asian".to_string(), lfw.clone(), all_pairs(&list_images(&lfw, Some(&ea))?)),
+        Group { name: "lfw-devtrain".into(), dir: lfw.clone(), pairs: GroupPairs::Listed(train.pairs) },
+        Group { name: "lfw-east-asian".into(), dir: lfw.clone(), pairs: GroupPairs::All(list_images(&lfw, Some(&ea))?) },
     ];
     for set in ["casia-dev", "asian-wild", "asian-celebs"] {
         let dir = data.join(set).join("images");
-        g.push((set.to_string(), dir.clone(), all_pairs(&list_images(&dir, None)?)));
+        let imgs = list_images(&dir, None)?;
+        g.push(Group { name: set.into(), dir, pairs: GroupPairs::All(imgs) });
     }
     Ok(g)
 }
@@ -146,12 +195,9 @@ pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     let engine = load_engine_raw(&a.engine)?;
     let ad = load_adaptation(&a.engine, engine.embedder_name())?;
     let groups = calibration_groups(&a.data)?;
-    let paths: Vec<PathBuf> = groups
-        .iter()
-        .flat_map(|(_, dir, pairs)| pairs.iter().flat_map(move |p| [p.a.path(dir), p.b.path(dir)]))
-        .collect();
+    let paths: Vec<PathBuf> = groups.iter().flat_map(|g| g.images()).collect();
     let emb = adapt_all(embed_all(&engine, &paths, a.cache.as_deref())?, ad.as_deref())?;
-    let scored: Vec<(String, Vec<Scored>)> = groups.iter().map(|(n, dir, pairs)| (n.clone(), score_pairs(pairs, dir, &emb))).collect();
+    let scored: Vec<(String, Vec<Scored>)> = groups.iter().map(|g| (g.name.clone(), g.score(&emb))).collect();
     let default = operating_point(&scored, 1e-3)?;
     let strict = operating_point(&scored, 1e-4)?;
     let t = Thresholds {
