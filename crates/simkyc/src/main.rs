@@ -1,6 +1,7 @@
 //! `simkyc`: real-name SIM registration with face verification — command-line entry point.
 
 mod cmd_compare;
+mod cmd_document;
 mod cmd_eval;
 mod cmd_models;
 mod engine_setup;
@@ -57,6 +58,8 @@ enum Command {
     Eval(cmd_eval::EvalArgs),
     /// Calibrate decision thresholds on the development sets (writes a thresholds file).
     Calibrate(cmd_eval::CalibrateArgs),
+    /// Validate an identity document: a resident ID number or a passport/travel-permit MRZ.
+    Document(cmd_document::DocumentArgs),
     /// Train the embedding adaptation on East-Asian development identities (writes an adaptation file).
     Adapt(cmd_eval::AdaptArgs),
 }
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd_eval::run_eval(a),
         Command::Calibrate(a) => cmd_eval::run_calibrate(a),
         Command::Adapt(a) => cmd_eval::run_adapt(a),
+        Command::Document(a) => cmd_document::run(a),
     };
     match result {
         Ok(code) => code,

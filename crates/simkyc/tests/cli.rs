@@ -120,3 +120,21 @@ fn eval_rejects_a_malformed_pair_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pair file"));
 }
+
+#[test]
+fn document_command_reports_validity_and_reason_codes() {
+    let out = simkyc().args(["document", "--id", "11010519491231002X"]).output().unwrap();
+    assert!(out.status.success());
+    let j = last_json(&out.stdout);
+    assert_eq!(j["valid"], true);
+    assert_eq!(j["document"]["sex"], "female");
+    let out = simkyc().args(["document", "--id", "110105194912310021"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(last_json(&out.stdout)["reason"], "id_checksum");
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("mrz.txt");
+    std::fs::write(&p, "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10\n").unwrap();
+    let out = simkyc().args(["document", "--mrz"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(last_json(&out.stdout)["reason"], "document_expired");
+}
