@@ -120,7 +120,19 @@ pub fn embed_all(engine: &FaceEngine, paths: &[PathBuf], cache: Option<&Path>) -
     let fresh: Vec<(String, Option<Vec<f32>>)> = todo
         .par_iter()
         .map(|p| {
-            let e = std::fs::read(p).ok().and_then(|b| engine.analyze_bytes(&b).ok()).and_then(|a| a.subject).map(|s| s.embedding);
+            let e = match std::fs::read(p).map_err(|e| format!("cannot read: {e}")).and_then(|b| engine.analyze_bytes(&b).map_err(|e| e.to_string())) {
+                Ok(a) => match a.subject {
+                    Some(s) => Some(s.embedding),
+                    None => {
+                        bar.suspend(|| eprintln!("no usable face: {}", p.display()));
+                        None
+                    }
+                },
+                Err(why) => {
+                    bar.suspend(|| eprintln!("failed: {}: {why}", p.display()));
+                    None
+                }
+            };
             bar.inc(1);
             (p.to_string_lossy().into_owned(), e)
         })
