@@ -87,3 +87,57 @@ fn grayscale_and_cmyk_jpegs_work() {
         Err(other) => panic!("unexpected error {other}"),
     }
 }
+
+/// Inserts an EXIF APP1 segment with the given orientation right after a JPEG's SOI marker.
+fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut tiff = Vec::new();
+    tiff.extend_from_slice(b"MM\x00\x2a\x00\x00\x00\x08"); // big-endian TIFF, IFD at offset 8
+    tiff.extend_from_slice(&1u16.to_be_bytes()); // one entry
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_be_bytes()); // count
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn exif_orientation_is_respected() {
+    let Some((e, data)) = engine() else { return };
+    let full = image::load_from_memory(&face_jpeg(&data)).unwrap().to_rgb8();
+    let upright = image::imageops::crop_imm(&full, 25, 0, 200, 250).to_image(); // portrait, not square
+    // Store the photo rotated 90° clockwise on its side, as a phone camera does, and say so in EXIF
+    // (orientation 8: rotate 270° clockwise to display).
+    let sideways = image::imageops::rotate90(&upright);
+    let mut jpg = Vec::new();
+    sideways.write_to(&mut Cursor::new(&mut jpg), image::ImageFormat::Jpeg).unwrap();
+    let tagged = with_exif_orientation(&jpg, 8);
+    let a = e.analyze_bytes(&tagged).expect("analysis");
+    assert_eq!((a.width, a.height), upright.dimensions(), "orientation not applied");
+    let s = a.subject.expect("the upright face is found");
+    let reference = e.analyze(&upright).unwrap().subject.unwrap().embedding;
+    assert!(simkyc_face::embed::cosine(&s.embedding, &reference) > 0.95);
+}
+
+#[test]
+fn small_id_card_photo_is_handled() {
+    let Some((e, data)) = engine() else { return };
+    let img = image::load_from_memory(&face_jpeg(&data)).unwrap().to_rgb8();
+    // An ID-card chip is about 102×126: crop the head and shoulders, then shrink.
+    let crop = image::imageops::crop_imm(&img, 55, 40, 140, 173).to_image();
+    let chip = image::imageops::resize(&crop, 102, 126, image::imageops::FilterType::Triangle);
+    let a = e.analyze(&chip).expect("analysis");
+    assert_eq!(a.faces.len(), 1, "one face in a 102x126 photo");
+    let s = a.subject.unwrap();
+    let reference = e.analyze(&img).unwrap().subject.unwrap().embedding;
+    let score = simkyc_face::embed::cosine(&s.embedding, &reference);
+    assert!(score > 0.85, "the chip should still match its source photo: {score}");
+}
