@@ -19,21 +19,20 @@ use crate::EngineArgs;
 
 /// Loads the engine the options describe, with the adaptation applied to its embeddings.
 pub fn load_engine(a: &EngineArgs) -> Result<FaceEngine> {
-    let mut e = load_engine_raw(a)?;
-    let adaptation = load_adaptation(a, e.embedder_name())?;
-    let opts = EngineOptions { adaptation, ..e.options.clone() };
-    let dir = a.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
-    let m = Manifest::load(&dir)?;
-    e = FaceEngine::load_with(&dir, &m, &e.embedder_name().to_string(), opts)?;
-    Ok(e)
+    load(a, true)
 }
 
 /// Loads the engine without the adaptation (raw embeddings, for caching and training).
 pub fn load_engine_raw(a: &EngineArgs) -> Result<FaceEngine> {
+    load(a, false)
+}
+
+fn load(a: &EngineArgs, adapted: bool) -> Result<FaceEngine> {
     let dir = a.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
     let m = Manifest::load(&dir)?;
-    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, ..Default::default() };
     let name = a.embedder.clone().unwrap_or_else(|| m.defaults.embedder.clone());
+    let adaptation = if adapted { load_adaptation(a, &name)? } else { None };
+    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, ..Default::default() };
     Ok(FaceEngine::load_with(&dir, &m, &name, opts)?)
 }
 
