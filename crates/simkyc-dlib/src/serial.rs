@@ -113,16 +113,6 @@ impl<'a> Reader<'a> {
         String::from_utf8(b.to_vec()).map_err(|_| self.err("string is not UTF-8"))
     }
 
-    /// Reads a string and checks that it is `expected`.
-    pub fn expect_string(&mut self, expected: &str) -> Result<(), DlibError> {
-        let at = self.pos;
-        let s = self.string()?;
-        if s != expected {
-            return Err(DlibError::Format { offset: at, what: format!("expected {expected:?}, found {s:?}") });
-        }
-        Ok(())
-    }
-
     /// Reads an integer and checks it equals `expected` (used for version numbers).
     pub fn expect_int(&mut self, expected: i64, what: &str) -> Result<(), DlibError> {
         let at = self.pos;

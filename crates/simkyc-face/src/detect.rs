@@ -38,13 +38,16 @@ impl FaceBox {
     pub fn area(&self) -> f64 {
         self.width().max(0.0) * self.height().max(0.0)
     }
+    /// Area shared with another box.
+    fn intersection(&self, o: &FaceBox) -> f64 {
+        let (l, t) = (self.left.max(o.left), self.top.max(o.top));
+        let (r, b) = (self.right.min(o.right), self.bottom.min(o.bottom));
+        (r - l + 1.0).max(0.0) * (b - t + 1.0).max(0.0)
+    }
+
     /// Intersection over union with another box.
     pub fn iou(&self, o: &FaceBox) -> f64 {
-        let l = self.left.max(o.left);
-        let t = self.top.max(o.top);
-        let r = self.right.min(o.right);
-        let b = self.bottom.min(o.bottom);
-        let inter = (r - l + 1.0).max(0.0) * (b - t + 1.0).max(0.0);
+        let inter = self.intersection(o);
         let union = self.area() + o.area() - inter;
         if union <= 0.0 {
             0.0
@@ -52,22 +55,14 @@ impl FaceBox {
             inter / union
         }
     }
+
     /// Fraction of this box covered by another.
     fn covered_by(&self, o: &FaceBox) -> f64 {
-        let l = self.left.max(o.left);
-        let t = self.top.max(o.top);
-        let r = self.right.min(o.right);
-        let b = self.bottom.min(o.bottom);
-        let inter = (r - l + 1.0).max(0.0) * (b - t + 1.0).max(0.0);
         if self.area() <= 0.0 {
             0.0
         } else {
-            inter / self.area()
+            self.intersection(o) / self.area()
         }
-    }
-    /// The box scaled about the origin (for mapping between image scales).
-    pub fn scaled(&self, s: f64) -> FaceBox {
-        FaceBox { left: self.left * s, top: self.top * s, right: self.right * s, bottom: self.bottom * s, score: self.score }
     }
 }
 

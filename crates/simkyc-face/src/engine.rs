@@ -55,13 +55,6 @@ pub struct Timings {
     pub embed_ms: f64,
 }
 
-impl Timings {
-    /// Sum of all stages.
-    pub fn total_ms(&self) -> f64 {
-        self.decode_ms + self.detect_ms + self.landmarks_ms + self.align_ms + self.embed_ms
-    }
-}
-
 /// The face chosen as the subject of an image, with what the pipeline measured on it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Subject {
