@@ -147,10 +147,7 @@ impl FaceEngine {
         if l.format != Format::DlibShapePredictor {
             return Err(FaceError::Model(format!("landmarks {:?}: only dlib shape predictors are supported", l.name)));
         }
-        let bytes = std::fs::read(model_path(dir, l)).map_err(|e| FaceError::Model(format!("{}: {e}", l.name)))?;
-        if simkyc_models::cache::sha256_bytes(&bytes) != l.sha256 {
-            return Err(FaceError::Model(format!("{}: checksum does not match the manifest", l.name)));
-        }
+        let bytes = crate::onnx::read_checked(&l.name, &model_path(dir, l), &l.sha256)?;
         let landmarks = ShapePredictor::read(&bytes).map_err(|e| FaceError::Model(format!("{}: {e}", l.name)))?;
         if landmarks.num_parts() != 5 {
             return Err(FaceError::Model(format!("{}: alignment needs a 5-point model", l.name)));

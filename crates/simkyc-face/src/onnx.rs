@@ -24,17 +24,22 @@ fn tract_err(name: &str, e: impl std::fmt::Display) -> FaceError {
     FaceError::Model(format!("{name}: {e}"))
 }
 
+/// Reads a model file and checks its SHA-256 against the manifest (skipped when `sha256` is empty).
+pub fn read_checked(name: &str, path: &Path, sha256: &str) -> Result<Vec<u8>, FaceError> {
+    let bytes = std::fs::read(path).map_err(|e| FaceError::Model(format!("{name}: cannot read {}: {e}", path.display())))?;
+    if !sha256.is_empty() {
+        let got = simkyc_models::cache::sha256_bytes(&bytes);
+        if got != sha256 {
+            return Err(FaceError::Model(format!("{name}: {} has sha256 {got}, manifest says {sha256}", path.display())));
+        }
+    }
+    Ok(bytes)
+}
+
 impl OnnxModel {
     /// Loads an ONNX file after checking its SHA-256 (skipped when `sha256` is empty).
     pub fn load(name: &str, path: &Path, sha256: &str) -> Result<OnnxModel, FaceError> {
-        let bytes = std::fs::read(path).map_err(|e| FaceError::Model(format!("{name}: cannot read {}: {e}", path.display())))?;
-        if !sha256.is_empty() {
-            let got = simkyc_models::cache::sha256_bytes(&bytes);
-            if got != sha256 {
-                return Err(FaceError::Model(format!("{name}: {} has sha256 {got}, manifest says {sha256}", path.display())));
-            }
-        }
-        Self::from_bytes(name, &bytes)
+        Self::from_bytes(name, &read_checked(name, path, sha256)?)
     }
 
     /// Parses an ONNX model from memory.

@@ -56,19 +56,18 @@ pub struct CalibrateArgs {
     pub engine: EngineArgs,
 }
 
+/// The score of one pair; −∞ when either image failed, so the pair never matches.
+fn pair_score(a: Option<&Vec<f32>>, b: Option<&Vec<f32>>) -> f32 {
+    match (a, b) {
+        (Some(a), Some(b)) => cosine(a, b),
+        _ => f32::NEG_INFINITY,
+    }
+}
+
 /// Scores pairs from precomputed embeddings; a pair with a failed image gets −∞.
 pub fn score_pairs(pairs: &[Pair], dir: &Path, emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> Vec<Scored> {
-    pairs
-        .iter()
-        .map(|p| {
-            let e = |r: &simkyc_eval::pairs::ImageRef| emb.get(&r.path(dir)).and_then(|x| x.as_ref());
-            let score = match (e(&p.a), e(&p.b)) {
-                (Some(a), Some(b)) => cosine(a, b),
-                _ => f32::NEG_INFINITY,
-            };
-            Scored { score, genuine: p.genuine, fold: p.fold }
-        })
-        .collect()
+    let e = |r: &ImageRef| emb.get(&r.path(dir)).and_then(|x| x.as_ref());
+    pairs.iter().map(|p| Scored { score: pair_score(e(&p.a), e(&p.b)), genuine: p.genuine, fold: p.fold }).collect()
 }
 
 /// Runs `eval`.
@@ -154,11 +153,7 @@ impl Group {
                 let mut out = Vec::with_capacity(imgs.len() * imgs.len().saturating_sub(1) / 2);
                 for i in 0..imgs.len() {
                     for j in i + 1..imgs.len() {
-                        let score = match (e[i], e[j]) {
-                            (Some(a), Some(b)) => cosine(a, b),
-                            _ => f32::NEG_INFINITY,
-                        };
-                        out.push(Scored { score, genuine: imgs[i].name == imgs[j].name, fold: None });
+                        out.push(Scored { score: pair_score(e[i], e[j]), genuine: imgs[i].name == imgs[j].name, fold: None });
                     }
                 }
                 out

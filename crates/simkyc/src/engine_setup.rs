@@ -62,9 +62,14 @@ pub fn pipeline_signature(e: &FaceEngine) -> String {
     format!("embedder={} flip={} detect_max_side={} detect_min_side={}", e.embedder_name(), e.options.flip, e.options.detect_max_side, e.options.detect_min_side)
 }
 
+/// Which adaptation scores were made with, as recorded in the thresholds' pipeline string.
+fn adaptation_tag(ad: Option<&Adaptation>) -> String {
+    format!("adaptation={}", ad.map(|a| a.id()).unwrap_or_else(|| "none".into()))
+}
+
 /// The settings that change scores, recorded with thresholds: raw pipeline plus adaptation.
 pub fn score_signature(e: &FaceEngine, ad: Option<&Adaptation>) -> String {
-    format!("{} adaptation={}", pipeline_signature(e), ad.map(|a| a.id()).unwrap_or_else(|| "none".into()))
+    format!("{} {}", pipeline_signature(e), adaptation_tag(ad))
 }
 
 /// Applies the adaptation to raw embeddings (failed images stay failed).
@@ -76,7 +81,7 @@ pub fn adapt_all(emb: HashMap<PathBuf, Option<Vec<f32>>>, ad: Option<&Adaptation
 /// Loads thresholds and checks they were calibrated for this embedder and adaptation.
 pub fn load_thresholds(a: &EngineArgs, e: &FaceEngine, ad: Option<&Adaptation>) -> Result<Thresholds> {
     let t = Thresholds::load(a.thresholds.as_deref())?;
-    let want = format!("adaptation={}", ad.map(|x| x.id()).unwrap_or_else(|| "none".into()));
+    let want = adaptation_tag(ad);
     if !t.pipeline.contains(&want) {
         bail!("the thresholds ({}) were not calibrated with {want}; run `simkyc calibrate` with the same options and pass --thresholds", t.pipeline);
     }
