@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-7}
-DATA=${SIMKYC_DATA_DIR:-../shared/data}
+DATA=${SIMKYC_SHARED_DATA:-../shared/data}
 cargo build --release -p simkyc -p simkyc-face --examples --bins >/dev/null
 OUT=$(mktemp -d)
 ./target/release/examples/bench_frames 640 480 "$OUT" "$DATA/asian-wild/images/seungri/seungri_0001.jpg" "$DATA/asian-wild/images/seungri/seungri_0002.jpg" >/dev/null

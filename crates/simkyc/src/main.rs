@@ -4,6 +4,7 @@ mod cmd_compare;
 mod cmd_document;
 mod cmd_eval;
 mod cmd_models;
+mod cmd_serve;
 mod engine_setup;
 
 use std::path::PathBuf;
@@ -62,6 +63,43 @@ enum Command {
     Document(cmd_document::DocumentArgs),
     /// Train the embedding adaptation on East-Asian development identities (writes an adaptation file).
     Adapt(cmd_eval::AdaptArgs),
+    /// Run the registration service (REST API and web console).
+    Serve(cmd_serve::ServeArgs),
+    /// Staff keys, operators and stores.
+    Admin {
+        #[command(subcommand)]
+        cmd: cmd_serve::AdminCmd,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Vault keys.
+    Keys {
+        #[command(subcommand)]
+        cmd: KeysCmd,
+    },
+    /// Delete raw photos older than the retention period now (the server also does this hourly).
+    Purge {
+        #[command(flatten)]
+        service: cmd_serve::ServiceArgs,
+        /// Days to keep (default: retention_days of the configuration, 30).
+        #[arg(long)]
+        older_than_days: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Verify the hash chain: exit 0 when intact, 1 naming the first bad event.
+    Verify(cmd_serve::ServiceArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Add a new active vault key and re-encrypt every template and photo with it.
+    Rotate(cmd_serve::ServiceArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +117,11 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => cmd_eval::run_calibrate(a),
         Command::Adapt(a) => cmd_eval::run_adapt(a),
         Command::Document(a) => cmd_document::run(a),
+        Command::Serve(a) => cmd_serve::serve(a),
+        Command::Admin { cmd } => cmd_serve::admin(cmd),
+        Command::Audit { cmd: AuditCmd::Verify(s) } => cmd_serve::audit_verify(s),
+        Command::Keys { cmd: KeysCmd::Rotate(s) } => cmd_serve::keys_rotate(s),
+        Command::Purge { service, older_than_days } => cmd_serve::purge(service, older_than_days),
     };
     match result {
         Ok(code) => code,

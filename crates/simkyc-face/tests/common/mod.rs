@@ -11,16 +11,16 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `../shared/data` beside the project (or $SIMKYC_DATA_DIR), if present.
+/// `../shared/data` beside the project (or $SIMKYC_SHARED_DATA), if present.
 pub fn data_dir() -> Option<PathBuf> {
-    let d = std::env::var_os("SIMKYC_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data"));
+    let d = std::env::var_os("SIMKYC_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/data"));
     if d.join("lfw-dev").is_dir() {
         return Some(d);
     }
     if std::env::var("SIMKYC_REQUIRE_DATA").as_deref() == Ok("1") {
         panic!("shared data not found at {} and SIMKYC_REQUIRE_DATA=1", d.display());
     }
-    eprintln!("SKIPPED: shared development data not found at {} (set SIMKYC_DATA_DIR)", d.display());
+    eprintln!("SKIPPED: shared development data not found at {} (set SIMKYC_SHARED_DATA)", d.display());
     None
 }
 

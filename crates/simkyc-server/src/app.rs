@@ -1,0 +1,236 @@
+//! Assembling and running the service: state from configuration, the router with its layers,
+//! the retention task, and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use axum::Router;
+use simkyc_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::auth::{require_key, VerifiedKeys};
+use crate::config::{Config, ConfigError};
+use crate::error::ApiError;
+use crate::face::{FaceStack, FaceStackError};
+use crate::metrics::Metrics;
+use crate::middleware::{idempotency, limit_body, observe};
+use crate::routes::{admin, audit, ops, registrations, review, sims};
+use crate::state::{AppState, Inner};
+use crate::vault::{KeyError, KeySource, Vault};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error("database {url}: {cause}")]
+    Store {
+        /// URL (without password).
+        url: String,
+        /// Cause.
+        cause: simkyc_store::StoreError,
+    },
+    /// Vault keys.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// Models or thresholds.
+    #[error(transparent)]
+    Face(#[from] FaceStackError),
+    /// Filesystem or socket.
+    #[error("{context}: {cause}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Cause.
+        cause: std::io::Error,
+    },
+    /// Anything else while starting.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A database URL with any password replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens the database the configuration names (creating the data directory for SQLite).
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
+    }
+    let store = Store::open(&url).await.map_err(|cause| StartError::Store { url: redact_url(&url), cause })?;
+    store
+        .ensure_default_operator(config.sim_limit, &config.capture_mode)
+        .await
+        .map_err(|cause| StartError::Store { url: redact_url(&url), cause })?;
+    Ok(store)
+}
+
+/// The vault key source the configuration names.
+pub fn key_source(config: &Config) -> KeySource {
+    let file = config.vault_keys_file.clone().unwrap_or_else(|| config.data_dir.join("vault.keys"));
+    KeySource::resolve(&file)
+}
+
+/// Loads the face stack the configuration names (slow: models are read and planned).
+pub async fn load_face(config: &Config) -> Result<Arc<FaceStack>, StartError> {
+    let models_dir = config.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let (thresholds, max_bytes, max_side, threads) = (config.thresholds.clone(), config.max_image_bytes, config.max_image_side, config.inference_threads);
+    let face = tokio::task::spawn_blocking(move || FaceStack::load(&models_dir, thresholds.as_deref(), max_bytes, max_side, threads))
+        .await
+        .map_err(|e| StartError::Other(format!("loading models: {e}")))??;
+    Ok(Arc::new(face))
+}
+
+/// Builds the shared state: database, vault, face stack, metrics.
+pub async fn build_state(config: Config) -> Result<AppState, StartError> {
+    config.validate()?;
+    let face = load_face(&config).await?;
+    build_state_with(config, face).await
+}
+
+/// Builds the shared state around an already loaded face stack (tests share one).
+pub async fn build_state_with(config: Config, face: Arc<FaceStack>) -> Result<AppState, StartError> {
+    config.validate()?;
+    let store = open_store(&config).await?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
+    let vault = Vault::load(key_source(&config))?;
+    let metrics = Metrics::new().map_err(|e| StartError::Other(format!("metrics: {e}")))?;
+    Ok(AppState { inner: Arc::new(Inner { config, store, face, vault, metrics, verified_keys: VerifiedKeys::default() }) })
+}
+
+async fn no_route() -> ApiError {
+    ApiError::not_found("no such endpoint; see /openapi.json")
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method; see /openapi.json")
+}
+
+/// The router with every route and layer.
+pub fn router(state: AppState) -> Router {
+    let authed = Router::new()
+        .route("/openapi.json", get(ops::openapi))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/registrations", post(registrations::start))
+        .route("/v1/registrations/{id}", get(registrations::get))
+        .route("/v1/registrations/{id}/capture", post(registrations::capture))
+        .route("/v1/registrations/{id}/activate", post(registrations::activate))
+        .route("/v1/registrations/{id}/cancel", post(registrations::cancel))
+        .route("/v1/reviews", get(review::queue))
+        .route("/v1/reviews/{id}", get(review::case))
+        .route("/v1/reviews/{id}/decision", post(review::decide))
+        .route("/v1/sims/{msisdn}/terminate", post(sims::terminate))
+        .route("/v1/subscribers/lookup", post(sims::lookup))
+        .route("/v1/audit", get(audit::list))
+        .route("/v1/audit/verify", get(audit::verify))
+        .route("/v1/admin/keys", get(admin::list_keys).post(admin::create_key))
+        .route("/v1/admin/keys/{id}/revoke", post(admin::revoke_key))
+        .route("/v1/admin/settings", get(admin::settings).put(admin::update_settings))
+        .route_layer(from_fn_with_state(state.clone(), idempotency))
+        .route_layer(from_fn_with_state(state.clone(), require_key));
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .merge(authed)
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(from_fn_with_state(state.clone(), limit_body))
+        .layer(from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+fn spawn_retention(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(state.config.purge_interval_secs.max(60)));
+        loop {
+            tick.tick().await;
+            let now = simkyc_store::now_ms();
+            let cutoff = now - state.config.retention_days as i64 * 86_400_000;
+            match state.store.purge_photos(cutoff, "system").await {
+                Ok(n) if n > 0 => tracing::info!(registrations = n, "retention: photos purged"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention purge failed"),
+            }
+            if let Err(e) = state.store.idempotency_expire(now - state.config.idempotency_hours as i64 * 3_600_000).await {
+                tracing::error!(error = %e, "expiring idempotency keys failed");
+            }
+        }
+    })
+}
+
+/// A server running in the background (tests, embedding).
+pub struct Running {
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// Shared state (database, engine).
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds and serves in the background until [`Running::shutdown`].
+pub async fn start(state: AppState) -> Result<Running, StartError> {
+    let listener = TcpListener::bind(&state.config.listen).await.map_err(|cause| StartError::Io { context: format!("listening on {}", state.config.listen), cause })?;
+    let addr = listener.local_addr().map_err(|cause| StartError::Io { context: "reading the bound address".into(), cause })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(state.clone());
+    let retention = spawn_retention(state.clone());
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = served.await {
+            tracing::error!(error = %e, "server stopped");
+        }
+        retention.abort();
+    });
+    Ok(Running { addr, state, stop: Some(tx), task })
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

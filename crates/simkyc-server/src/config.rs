@@ -1,0 +1,190 @@
+//! Server configuration: built-in defaults, then a TOML file, then `SIMKYC_*` environment
+//! variables, then command-line flags (each later source wins).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Everything `simkyc serve` can be told. See docs/configuration.md for each field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Directory for the SQLite file and the generated vault key.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; default: SQLite file `simkyc.db` in `data_dir`.
+    pub database_url: Option<String>,
+    /// Installed models (default: `simkyc models fetch`'s directory).
+    pub models_dir: Option<PathBuf>,
+    /// Calibrated thresholds file (default: the built-in calibration).
+    pub thresholds: Option<PathBuf>,
+    /// Vault key file (`id:hex` lines, first is active); default `data_dir/vault.keys`,
+    /// generated on first start. `SIMKYC_VAULT_KEYS` (same format) takes precedence.
+    pub vault_keys_file: Option<PathBuf>,
+    /// SIM limit per document of the operator created on first start.
+    pub sim_limit: i64,
+    /// Capture-check mode of the operator created on first start (`passive` or `off`).
+    pub capture_mode: String,
+    /// Days raw photos are kept.
+    pub retention_days: u32,
+    /// Seconds between purge runs.
+    pub purge_interval_secs: u64,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Largest single image (decoded from base64), bytes.
+    pub max_image_bytes: usize,
+    /// Largest image side, pixels.
+    pub max_image_side: u32,
+    /// Most live frames per capture.
+    pub max_frames: usize,
+    /// Smallest inter-eye distance accepted in a live frame, pixels.
+    pub min_live_eye_px: f64,
+    /// Smallest inter-eye distance accepted in a document photo, pixels.
+    pub min_document_eye_px: f64,
+    /// Minutes a registration may wait for its capture.
+    pub capture_ttl_minutes: u32,
+    /// Face analyses run at once (default: CPU cores).
+    pub inference_threads: usize,
+    /// Hours an idempotency key is remembered.
+    pub idempotency_hours: u32,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+}
+
+/// The default data directory: `$XDG_DATA_HOME/simkyc/data` or `~/.local/share/simkyc/data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("simkyc/data");
+    }
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".local/share/simkyc/data")
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: default_data_dir(),
+            database_url: None,
+            models_dir: None,
+            thresholds: None,
+            vault_keys_file: None,
+            sim_limit: 5,
+            capture_mode: "passive".into(),
+            retention_days: 30,
+            purge_interval_secs: 3600,
+            max_body_bytes: 32 * 1024 * 1024,
+            max_image_bytes: 8 * 1024 * 1024,
+            max_image_side: 8192,
+            max_frames: 5,
+            min_live_eye_px: 30.0,
+            min_document_eye_px: 12.0,
+            capture_ttl_minutes: 15,
+            inference_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            idempotency_hours: 24,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// A configuration problem, named precisely.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("reading {path}: {cause}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        cause: std::io::Error,
+    },
+    /// The file is not valid configuration.
+    #[error("{path}: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An environment variable has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// Variable.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn env_parse<T: std::str::FromStr>(name: &'static str, slot: &mut T) -> Result<(), ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Ok(v) = std::env::var(name) {
+        *slot = v.trim().parse().map_err(|e: T::Err| ConfigError::Env { name, message: e.to_string() })?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Defaults, overridden by the file (if given) and then by the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut c = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read { path: path.into(), cause })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?
+            }
+            None => Config::default(),
+        };
+        env_parse("SIMKYC_LISTEN", &mut c.listen)?;
+        env_parse("SIMKYC_DATA_DIR", &mut c.data_dir)?;
+        if let Ok(v) = std::env::var("SIMKYC_DATABASE_URL") {
+            c.database_url = Some(v);
+        }
+        if let Ok(v) = std::env::var("SIMKYC_MODELS_DIR") {
+            c.models_dir = Some(v.into());
+        }
+        if let Ok(v) = std::env::var("SIMKYC_VAULT_KEYS_FILE") {
+            c.vault_keys_file = Some(v.into());
+        }
+        env_parse("SIMKYC_SIM_LIMIT", &mut c.sim_limit)?;
+        env_parse("SIMKYC_CAPTURE_MODE", &mut c.capture_mode)?;
+        env_parse("SIMKYC_RETENTION_DAYS", &mut c.retention_days)?;
+        env_parse("SIMKYC_MAX_BODY_BYTES", &mut c.max_body_bytes)?;
+        env_parse("SIMKYC_INFERENCE_THREADS", &mut c.inference_threads)?;
+        env_parse("SIMKYC_LOG_FORMAT", &mut c.log_format)?;
+        Ok(c)
+    }
+
+    /// Checks ranges and combinations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if !(1..=1000).contains(&self.sim_limit) {
+            return bad(format!("sim_limit must be 1-1000, not {}", self.sim_limit));
+        }
+        if crate::capture::CaptureMode::parse(&self.capture_mode).is_none() {
+            return bad(format!("capture_mode must be passive or off, not {:?}", self.capture_mode));
+        }
+        if self.max_frames == 0 || self.max_frames > 30 {
+            return bad("max_frames must be 1-30".into());
+        }
+        if self.max_image_bytes > self.max_body_bytes {
+            return bad("max_image_bytes cannot exceed max_body_bytes".into());
+        }
+        if self.inference_threads == 0 {
+            return bad("inference_threads must be at least 1".into());
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return bad("log_format must be text or json".into());
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| simkyc_store::sqlite_url(&self.data_dir))
+    }
+}

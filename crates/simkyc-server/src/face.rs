@@ -1,0 +1,101 @@
+//! The face stack as the service uses it: engine and thresholds loaded together (and checked to
+//! belong together), and the per-image analysis run on the blocking pool, a bounded number at a
+//! time so a burst of captures queues instead of thrashing the cores.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use simkyc_eval::calibration::Thresholds;
+use simkyc_face::adapt::Adaptation;
+use simkyc_face::{EngineOptions, FaceAnalysis, FaceEngine, FaceError};
+use simkyc_models::manifest::Manifest;
+use simkyc_workflow::MatchPoints;
+use tokio::sync::Semaphore;
+
+use crate::error::ApiError;
+
+/// Problems loading the face stack.
+#[derive(Debug, thiserror::Error)]
+pub enum FaceStackError {
+    /// Models are missing or broken.
+    #[error("face models in {dir}: {message} (run `simkyc models fetch`)")]
+    Models {
+        /// Models directory.
+        dir: String,
+        /// Cause.
+        message: String,
+    },
+    /// Thresholds do not fit the pipeline.
+    #[error("thresholds: {0}")]
+    Thresholds(String),
+}
+
+/// Engine, operating points and the inference gate.
+pub struct FaceStack {
+    /// The engine (detector, landmarks, embedder, adaptation).
+    pub engine: Arc<FaceEngine>,
+    /// Calibrated operating points.
+    pub points: MatchPoints,
+    /// The calibration they come from.
+    pub thresholds: Thresholds,
+    gate: Semaphore,
+}
+
+impl FaceStack {
+    /// Loads models, the built-in adaptation (when it fits the embedder) and the thresholds.
+    pub fn load(models_dir: &Path, thresholds: Option<&Path>, max_image_bytes: usize, max_side: u32, parallel: usize) -> Result<FaceStack, FaceStackError> {
+        let models = |e: &dyn std::fmt::Display| FaceStackError::Models { dir: models_dir.display().to_string(), message: e.to_string() };
+        let manifest = Manifest::load(models_dir).map_err(|e| models(&e))?;
+        let embedder = manifest.defaults.embedder.clone();
+        let builtin = Adaptation::parse(simkyc_face::adapt::BUILTIN).map_err(|e| models(&e))?;
+        let adaptation = (builtin.embedder == embedder).then(|| Arc::new(builtin));
+        let mut options = EngineOptions { adaptation: adaptation.clone(), ..Default::default() };
+        options.limits.max_bytes = max_image_bytes;
+        options.limits.max_side = max_side;
+        let engine = FaceEngine::load_with(models_dir, &manifest, &embedder, options).map_err(|e| models(&e))?;
+        let t = Thresholds::load(thresholds).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
+        let tag = format!("adaptation={}", adaptation.as_ref().map(|a| a.id()).unwrap_or_else(|| "none".into()));
+        if !t.pipeline.contains(&tag) || t.embedder != engine.embedder_name() {
+            return Err(FaceStackError::Thresholds(format!(
+                "calibrated for {} ({}), but the pipeline is {} with {tag}; run `simkyc calibrate` and set `thresholds`",
+                t.embedder,
+                t.pipeline,
+                engine.embedder_name()
+            )));
+        }
+        let points = MatchPoints { default: t.default.threshold, strict: t.strict.threshold };
+        Ok(FaceStack { engine: Arc::new(engine), points, thresholds: t, gate: Semaphore::new(parallel.max(1)) })
+    }
+
+    /// Analyses images on the blocking pool, at most `inference_threads` at once overall.
+    pub async fn analyze_all(&self, images: Vec<Vec<u8>>) -> Result<Vec<Result<FaceAnalysis, FaceError>>, ApiError> {
+        let mut out = Vec::with_capacity(images.len());
+        for bytes in images {
+            let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
+            let engine = self.engine.clone();
+            let r = tokio::task::spawn_blocking(move || engine.analyze_bytes(&bytes)).await.map_err(|e| ApiError::internal("face analysis", &e))?;
+            drop(permit);
+            out.push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// Maps an image that could not be analysed to an API error naming the field.
+pub fn image_error(field: &str, e: &FaceError) -> ApiError {
+    match e {
+        FaceError::Decode(m) => ApiError::unprocessable("image_invalid", format!("{field} is not a readable JPEG, PNG, WebP or BMP image: {m}")),
+        FaceError::TooLarge(m) => ApiError::too_large("image_too_large", format!("{field}: {m}")),
+        FaceError::Model(_) => ApiError::internal("face analysis", e),
+    }
+}
+
+/// Template (as little-endian f32 bytes) to store.
+pub fn template_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Template back from stored bytes.
+pub fn template_from_bytes(b: &[u8]) -> Option<Vec<f32>> {
+    (b.len() % 4 == 0).then(|| b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+}

@@ -1,0 +1,46 @@
+//! Prometheus metrics: request counts and latencies by route, decisions by outcome and reason,
+//! decision latency. Labels carry route templates and codes only, never personal data.
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by method, route template and status.
+    pub requests: IntCounterVec,
+    /// Request latency by method and route template.
+    pub latency: HistogramVec,
+    /// Decisions by outcome.
+    pub decisions: IntCounterVec,
+    /// Decision reasons by code.
+    pub reasons: IntCounterVec,
+    /// Server-side decision time (frames received → decision stored).
+    pub decision_seconds: HistogramVec,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(Opts::new("simkyc_http_requests_total", "HTTP requests by route and status"), &["method", "route", "status"])?;
+        let buckets = vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0];
+        let latency = HistogramVec::new(HistogramOpts::new("simkyc_http_request_duration_seconds", "HTTP request latency").buckets(buckets.clone()), &["method", "route"])?;
+        let decisions = IntCounterVec::new(Opts::new("simkyc_decisions_total", "Capture decisions by outcome"), &["outcome"])?;
+        let reasons = IntCounterVec::new(Opts::new("simkyc_decision_reasons_total", "Reasons given in capture decisions"), &["reason"])?;
+        let decision_seconds = HistogramVec::new(HistogramOpts::new("simkyc_decision_duration_seconds", "Server-side decision time").buckets(buckets), &["outcome"])?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(decisions.clone()))?;
+        registry.register(Box::new(reasons.clone()))?;
+        registry.register(Box::new(decision_seconds.clone()))?;
+        Ok(Metrics { registry, requests, latency, decisions, reasons, decision_seconds })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding our own registered metrics into memory cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}

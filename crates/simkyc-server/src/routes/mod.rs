@@ -1,0 +1,8 @@
+//! HTTP handlers, one module per resource.
+
+pub mod admin;
+pub mod audit;
+pub mod ops;
+pub mod registrations;
+pub mod review;
+pub mod sims;

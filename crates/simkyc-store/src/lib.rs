@@ -1,0 +1,141 @@
+//! Storage for the registration service. One SQL dialect serves both backends through sqlx's
+//! `Any` driver: an embedded SQLite file (the zero-set-up default) or PostgreSQL (production).
+//!
+//! Every write happens in a [`WriteTx`], which first takes the audit-chain head row: that row
+//! lock orders all writers (SQLite has one writer anyway; PostgreSQL waits on the row), so the
+//! audit chain never forks and counts read inside the transaction (active SIMs) cannot go stale.
+
+mod audit_log;
+mod keys;
+mod org;
+mod registrations;
+mod schema;
+mod sims;
+mod write;
+
+pub mod idempotency;
+pub mod maintenance;
+
+pub use audit_log::AuditEventRow;
+pub use keys::ApiKeyRow;
+pub use org::{OperatorRow, StoreRow};
+pub use registrations::{GalleryEntry, NewRegistration, RegistrationRow, Verdict};
+pub use sims::{SimRow, Termination};
+pub use write::WriteTx;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// Storage failures, carried to a clear message at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no supported database.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A row did not have the expected shape.
+    #[error("database row: {0}")]
+    Corrupt(String),
+    /// The record does not exist (or belongs to another operator).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The change conflicts with the record's current state.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The database: a pool and the backend it talks to.
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Connection pool (any backend).
+    pub pool: AnyPool,
+    /// Which backend.
+    pub backend: Backend,
+}
+
+/// Current time in milliseconds since 1970 (UTC).
+pub fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+/// Milliseconds since 1970 as RFC 3339 UTC text.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Associated data that binds an encrypted column value to its row, so an envelope copied into
+/// another row or column fails to open.
+pub fn aad(table: &str, column: &str, id: &str) -> Vec<u8> {
+    format!("simkyc/{table}.{column}/{id}").into_bytes()
+}
+
+pub(crate) fn get<T>(row: &AnyRow, col: &str) -> Result<T>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get::<T, _>(col).map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(std::time::Duration::from_secs(60));
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') { url.to_string() } else { format!("{url}?mode=rwc") };
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute("PRAGMA busy_timeout = 60000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(url).await?,
+        };
+        let store = Store { pool, backend };
+        schema::migrate(&store).await?;
+        Ok(store)
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The SQLite URL of the default database file in a data directory.
+pub fn sqlite_url(data_dir: &std::path::Path) -> String {
+    format!("sqlite://{}", data_dir.join("simkyc.db").display())
+}

@@ -1,0 +1,369 @@
+//! Registrations: creation, the recorded decision, review, cancellation and activation with the
+//! atomic SIM limit. State changes are conditional updates (`WHERE state = …`), so two requests
+//! racing on one registration cannot both succeed.
+
+use serde::Serialize;
+use simkyc_workflow::RegistrationState;
+use sqlx::any::AnyRow;
+
+use crate::sims::SimRow;
+use crate::{get, Result, Store, StoreError, WriteTx};
+
+/// What the server stores when a registration starts.
+#[derive(Debug, Clone)]
+pub struct NewRegistration {
+    /// New id.
+    pub id: String,
+    /// Operator.
+    pub operator_id: String,
+    /// Store.
+    pub store_id: String,
+    /// Key id of the clerk.
+    pub created_by: String,
+    /// Document type name.
+    pub doc_type: String,
+    /// Document number (the subscriber's identity with `doc_type`).
+    pub doc_number: String,
+    /// Encrypted holder name.
+    pub name_enc: Vec<u8>,
+    /// Document expiry (`YYYY-MM-DD`), none for long-term.
+    pub doc_expiry: Option<String>,
+    /// Capture-check mode applied.
+    pub capture_mode: String,
+    /// Capture requirements given to the client (JSON).
+    pub challenge: String,
+    /// Encrypted document photo.
+    pub doc_photo_enc: Vec<u8>,
+    /// Encrypted document-photo template.
+    pub doc_template_enc: Vec<u8>,
+}
+
+/// The decision recorded for a capture.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// approved / rejected / review.
+    pub state: RegistrationState,
+    /// Reasons as JSON.
+    pub reasons: String,
+    /// Clerk message.
+    pub message: String,
+    /// Scores as JSON.
+    pub scores: String,
+    /// Encrypted best live frame.
+    pub live_photo_enc: Option<Vec<u8>>,
+    /// Encrypted live template.
+    pub live_template_enc: Option<Vec<u8>>,
+    /// Audit details (codes and scores as text, no personal data).
+    pub audit: serde_json::Value,
+}
+
+/// A stored registration.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegistrationRow {
+    /// Id.
+    pub id: String,
+    /// Operator.
+    pub operator_id: String,
+    /// Store.
+    pub store_id: String,
+    /// Key id of the clerk.
+    pub created_by: String,
+    /// Document type.
+    pub doc_type: String,
+    /// Document number.
+    pub doc_number: String,
+    /// Encrypted name.
+    #[serde(skip)]
+    pub name_enc: Vec<u8>,
+    /// Expiry.
+    pub doc_expiry: Option<String>,
+    /// Current state.
+    pub state: String,
+    /// The automatic decision at capture.
+    pub decision: Option<String>,
+    /// Reasons (JSON text).
+    pub reasons: String,
+    /// Clerk message.
+    pub message: String,
+    /// Scores (JSON text).
+    pub scores: String,
+    /// Capture mode.
+    pub capture_mode: String,
+    /// Capture requirements (JSON text).
+    pub challenge: String,
+    /// Encrypted document photo.
+    #[serde(skip)]
+    pub doc_photo_enc: Option<Vec<u8>>,
+    /// Encrypted live photo.
+    #[serde(skip)]
+    pub live_photo_enc: Option<Vec<u8>>,
+    /// Encrypted document template.
+    #[serde(skip)]
+    pub doc_template_enc: Option<Vec<u8>>,
+    /// Encrypted live template.
+    #[serde(skip)]
+    pub live_template_enc: Option<Vec<u8>>,
+    /// When photos were purged.
+    pub photos_purged_at: Option<i64>,
+    /// Reviewer's comment.
+    pub review_comment: Option<String>,
+    /// Reviewer's key id.
+    pub reviewed_by: Option<String>,
+    /// MSISDN once activated.
+    pub msisdn: Option<String>,
+    /// Created (ms).
+    pub created_at: i64,
+    /// Last change (ms).
+    pub updated_at: i64,
+    /// Decided (ms).
+    pub decided_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, decision, reasons, message, scores, \
+    capture_mode, challenge, doc_photo_enc, live_photo_enc, doc_template_enc, live_template_enc, photos_purged_at, review_comment, reviewed_by, \
+    msisdn, created_at, updated_at, decided_at";
+
+fn registration(r: &AnyRow) -> Result<RegistrationRow> {
+    Ok(RegistrationRow {
+        id: get(r, "id")?,
+        operator_id: get(r, "operator_id")?,
+        store_id: get(r, "store_id")?,
+        created_by: get(r, "created_by")?,
+        doc_type: get(r, "doc_type")?,
+        doc_number: get(r, "doc_number")?,
+        name_enc: get(r, "name_enc")?,
+        doc_expiry: get(r, "doc_expiry")?,
+        state: get(r, "state")?,
+        decision: get(r, "decision")?,
+        reasons: get(r, "reasons")?,
+        message: get(r, "message")?,
+        scores: get(r, "scores")?,
+        capture_mode: get(r, "capture_mode")?,
+        challenge: get(r, "challenge")?,
+        doc_photo_enc: get(r, "doc_photo_enc")?,
+        live_photo_enc: get(r, "live_photo_enc")?,
+        doc_template_enc: get(r, "doc_template_enc")?,
+        live_template_enc: get(r, "live_template_enc")?,
+        photos_purged_at: get(r, "photos_purged_at")?,
+        review_comment: get(r, "review_comment")?,
+        reviewed_by: get(r, "reviewed_by")?,
+        msisdn: get(r, "msisdn")?,
+        created_at: get(r, "created_at")?,
+        updated_at: get(r, "updated_at")?,
+        decided_at: get(r, "decided_at")?,
+    })
+}
+
+/// One enrolled template of the 1:N gallery.
+#[derive(Debug, Clone)]
+pub struct GalleryEntry {
+    /// Registration that enrolled it.
+    pub registration_id: String,
+    /// Identity it belongs to.
+    pub doc_type: String,
+    /// Identity it belongs to.
+    pub doc_number: String,
+    /// Encrypted template.
+    pub template_enc: Vec<u8>,
+}
+
+impl Store {
+    /// A registration of an operator; another operator's is reported as not found.
+    pub async fn registration(&self, id: &str, operator_id: &str) -> Result<RegistrationRow> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM registrations WHERE id = $1 AND operator_id = $2"))
+            .bind(id)
+            .bind(operator_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
+        registration(&row)
+    }
+
+    /// Registrations of an operator in one state, oldest first.
+    pub async fn registrations_in_state(&self, operator_id: &str, state: RegistrationState, limit: i64) -> Result<Vec<RegistrationRow>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM registrations WHERE operator_id = $1 AND state = $2 ORDER BY created_at LIMIT $3"))
+            .bind(operator_id)
+            .bind(state.as_str())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(registration).collect()
+    }
+
+    /// The 1:N gallery of an operator: live templates of activated registrations.
+    pub async fn gallery(&self, operator_id: &str) -> Result<Vec<GalleryEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, doc_type, doc_number, live_template_enc FROM registrations WHERE operator_id = $1 AND state = 'activated' AND live_template_enc IS NOT NULL",
+        )
+        .bind(operator_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(GalleryEntry { registration_id: get(r, "id")?, doc_type: get(r, "doc_type")?, doc_number: get(r, "doc_number")?, template_enc: get(r, "live_template_enc")? }))
+            .collect()
+    }
+
+    /// Active SIMs a document holds at an operator.
+    pub async fn active_sims(&self, operator_id: &str, doc_type: &str, doc_number: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT active_sims FROM subscribers WHERE operator_id = $1 AND doc_type = $2 AND doc_number = $3")
+            .bind(operator_id)
+            .bind(doc_type)
+            .bind(doc_number)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| get::<i64>(&r, "active_sims")).transpose().map(|n| n.unwrap_or(0))
+    }
+}
+
+impl WriteTx {
+    async fn state_of(&mut self, id: &str, operator_id: &str) -> Result<String> {
+        let row = sqlx::query("SELECT state FROM registrations WHERE id = $1 AND operator_id = $2")
+            .bind(id)
+            .bind(operator_id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
+        get(&row, "state")
+    }
+
+    /// Moves a registration from one of `from` to `to`, or explains why it cannot.
+    async fn move_state(&mut self, id: &str, operator_id: &str, from: &[RegistrationState], to: RegistrationState) -> Result<()> {
+        let current = self.state_of(id, operator_id).await?;
+        let Some(cur) = RegistrationState::parse(&current).filter(|c| from.contains(c)) else {
+            return Err(StoreError::Conflict(format!("registration {id} is {current}; it cannot become {to}")));
+        };
+        cur.transition(to).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        sqlx::query("UPDATE registrations SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+            .bind(to.as_str())
+            .bind(self.now)
+            .bind(id)
+            .bind(cur.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a new registration in state `created`.
+    pub async fn create_registration(&mut self, r: &NewRegistration) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO registrations (id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, capture_mode, challenge, \
+             doc_photo_enc, doc_template_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'created', $9, $10, $11, $12, $13, $13)",
+        )
+        .bind(&r.id)
+        .bind(&r.operator_id)
+        .bind(&r.store_id)
+        .bind(&r.created_by)
+        .bind(&r.doc_type)
+        .bind(&r.doc_number)
+        .bind(r.name_enc.clone())
+        .bind(r.doc_expiry.clone())
+        .bind(&r.capture_mode)
+        .bind(&r.challenge)
+        .bind(r.doc_photo_enc.clone())
+        .bind(r.doc_template_enc.clone())
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        let details = serde_json::json!({ "store": r.store_id, "doc_type": r.doc_type, "capture_mode": r.capture_mode });
+        self.audit(Some(&r.operator_id), &r.created_by, "registration.created", &format!("registration:{}", r.id), details).await
+    }
+
+    /// Records a capture and its decision: created → captured → approved / rejected / review.
+    pub async fn record_decision(&mut self, id: &str, operator_id: &str, actor: &str, v: &Verdict) -> Result<()> {
+        self.move_state(id, operator_id, &[RegistrationState::Created], RegistrationState::Captured).await?;
+        let subject = format!("registration:{id}");
+        self.audit(Some(operator_id), actor, "registration.captured", &subject, serde_json::json!({})).await?;
+        RegistrationState::Captured.transition(v.state).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        sqlx::query(
+            "UPDATE registrations SET state = $1, decision = $1, reasons = $2, message = $3, scores = $4, live_photo_enc = $5, live_template_enc = $6, \
+             decided_at = $7, updated_at = $7 WHERE id = $8",
+        )
+        .bind(v.state.as_str())
+        .bind(&v.reasons)
+        .bind(&v.message)
+        .bind(&v.scores)
+        .bind(v.live_photo_enc.clone())
+        .bind(v.live_template_enc.clone())
+        .bind(self.now)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        self.audit(Some(operator_id), actor, "registration.decided", &subject, v.audit.clone()).await
+    }
+
+    /// A reviewer's decision on a case in review.
+    pub async fn decide_review(&mut self, id: &str, operator_id: &str, reviewer: &str, approve: bool, comment: &str) -> Result<RegistrationState> {
+        let to = if approve { RegistrationState::Approved } else { RegistrationState::Rejected };
+        self.move_state(id, operator_id, &[RegistrationState::Review], to).await?;
+        sqlx::query("UPDATE registrations SET review_comment = $1, reviewed_by = $2 WHERE id = $3").bind(comment).bind(reviewer).bind(id).execute(&mut *self.tx).await?;
+        let details = serde_json::json!({ "decision": to.as_str() });
+        self.audit(Some(operator_id), reviewer, "review.decided", &format!("registration:{id}"), details).await?;
+        Ok(to)
+    }
+
+    /// Cancels a registration that has not been activated.
+    pub async fn cancel_registration(&mut self, id: &str, operator_id: &str, actor: &str) -> Result<()> {
+        use RegistrationState::*;
+        self.move_state(id, operator_id, &[Created, Approved, Review], Cancelled).await?;
+        self.audit(Some(operator_id), actor, "registration.cancelled", &format!("registration:{id}"), serde_json::json!({})).await
+    }
+
+    /// Activates a SIM on an approved registration, atomically within the document's SIM limit.
+    pub async fn activate(&mut self, id: &str, operator_id: &str, actor: &str, sim: &SimRow, sim_limit: i64) -> Result<()> {
+        self.move_state(id, operator_id, &[RegistrationState::Approved], RegistrationState::Activated).await?;
+        let reg = sqlx::query("SELECT doc_type, doc_number FROM registrations WHERE id = $1").bind(id).fetch_one(&mut *self.tx).await?;
+        let (doc_type, doc_number): (String, String) = (get(&reg, "doc_type")?, get(&reg, "doc_number")?);
+        for (col, value) in [("msisdn", &sim.msisdn), ("iccid", &sim.iccid), ("imsi", &sim.imsi)] {
+            let taken = sqlx::query(&format!("SELECT COUNT(*) AS n FROM sims WHERE {col} = $1 AND status = 'active'")).bind(value).fetch_one(&mut *self.tx).await?;
+            if get::<i64>(&taken, "n")? > 0 {
+                return Err(StoreError::Conflict(format!("{col}_in_use: this {} is already active on another SIM", col.to_uppercase())));
+            }
+        }
+        sqlx::query(
+            "INSERT INTO subscribers (id, operator_id, doc_type, doc_number, active_sims, created_at) VALUES ($1, $2, $3, $4, 0, $5) \
+             ON CONFLICT (operator_id, doc_type, doc_number) DO NOTHING",
+        )
+        .bind(&sim.subscriber_id)
+        .bind(operator_id)
+        .bind(&doc_type)
+        .bind(&doc_number)
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        let counted = sqlx::query(
+            "UPDATE subscribers SET active_sims = active_sims + 1 WHERE operator_id = $1 AND doc_type = $2 AND doc_number = $3 AND active_sims < $4",
+        )
+        .bind(operator_id)
+        .bind(&doc_type)
+        .bind(&doc_number)
+        .bind(sim_limit)
+        .execute(&mut *self.tx)
+        .await?;
+        if counted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!("sim_limit_reached: this document already holds {sim_limit} active SIM(s), the operator's limit")));
+        }
+        let sub = sqlx::query("SELECT id FROM subscribers WHERE operator_id = $1 AND doc_type = $2 AND doc_number = $3")
+            .bind(operator_id)
+            .bind(&doc_type)
+            .bind(&doc_number)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let subscriber_id: String = get(&sub, "id")?;
+        sqlx::query(
+            "INSERT INTO sims (id, msisdn, iccid, imsi, operator_id, subscriber_id, registration_id, status, activated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8)",
+        )
+        .bind(&sim.id)
+        .bind(&sim.msisdn)
+        .bind(&sim.iccid)
+        .bind(&sim.imsi)
+        .bind(operator_id)
+        .bind(&subscriber_id)
+        .bind(id)
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query("UPDATE registrations SET msisdn = $1 WHERE id = $2").bind(&sim.msisdn).bind(id).execute(&mut *self.tx).await?;
+        let details = serde_json::json!({ "sim": sim.id, "subscriber": subscriber_id });
+        self.audit(Some(operator_id), actor, "sim.activated", &format!("registration:{id}"), details).await
+    }
+}

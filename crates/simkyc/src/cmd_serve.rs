@@ -1,0 +1,249 @@
+//! `simkyc serve` and the admin tasks that work on the service's database directly
+//! (`admin`, `audit verify`, `keys rotate`, `purge`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use simkyc_server::app::{key_source, open_store};
+use simkyc_server::auth::generate_key;
+use simkyc_server::vault::{new_key_line, write_key_file, KeySource};
+use simkyc_server::Config;
+use simkyc_store::Store;
+use simkyc_workflow::Role;
+
+/// Where the service's configuration and database are.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServiceArgs {
+    /// Configuration file (TOML); see docs/configuration.md.
+    #[arg(long, env = "SIMKYC_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite file, generated vault key).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+impl ServiceArgs {
+    /// The configuration: file, then environment, then these flags.
+    pub fn config(&self) -> Result<Config> {
+        let mut c = Config::load(self.config.as_deref())?;
+        if let Some(d) = &self.data_dir {
+            c.data_dir = d.clone();
+        }
+        if let Some(u) = &self.database_url {
+            c.database_url = Some(u.clone());
+        }
+        Ok(c)
+    }
+}
+
+/// Options of `simkyc serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<String>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub fn serve(a: ServeArgs) -> Result<ExitCode> {
+    let mut config = a.service.config()?;
+    if let Some(l) = a.listen {
+        config.listen = l;
+    }
+    init_logs(&config.log_format);
+    runtime()?.block_on(async move {
+        let state = simkyc_server::build_state(config).await?;
+        let running = simkyc_server::start(state).await?;
+        let db = simkyc_server::app::redact_url(&running.state.config.database_url());
+        tracing::info!(addr = %running.addr, database = %db, "simkyc serving");
+        println!("simkyc listening on http://{}", running.addr);
+        simkyc_server::app::shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        running.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn store(a: &ServiceArgs) -> Result<(Config, Store)> {
+    let c = a.config()?;
+    let s = open_store(&c).await?;
+    Ok((c, s))
+}
+
+/// `simkyc admin …`
+#[derive(Subcommand, Debug)]
+pub enum AdminCmd {
+    /// Create a staff API key and print it (shown once).
+    CreateKey {
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// clerk, reviewer, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// Store the key belongs to (default: `default`).
+        #[arg(long, default_value = "default")]
+        store: String,
+        /// Who holds the key.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a key by its id.
+    RevokeKey {
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// Key id (the part after `sk_`).
+        id: String,
+    },
+    /// List keys (never their secrets).
+    ListKeys {
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Create an operator.
+    CreateOperator {
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// Short id.
+        id: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Active SIMs per document.
+        #[arg(long, default_value_t = 5)]
+        sim_limit: i64,
+    },
+    /// Create a store of an operator.
+    CreateStore {
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// Short id.
+        id: String,
+        /// Owning operator.
+        #[arg(long)]
+        operator: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+/// Runs an admin command.
+pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
+    runtime()?.block_on(async move {
+        match cmd {
+            AdminCmd::CreateKey { service, role, store: store_id, label } => {
+                let Some(role) = Role::parse(&role) else { bail!("--role must be clerk, reviewer, auditor or admin, not {role:?}") };
+                let (_, s) = store(&service).await?;
+                let key = generate_key().map_err(|e| anyhow::anyhow!("hashing the key: {e}"))?;
+                let mut w = s.write().await?;
+                let row = w.create_api_key("cli", &key.id, &key.hash, role.as_str(), &store_id, &label).await?;
+                w.commit().await?;
+                eprintln!("created {} key {} for store {} (operator {}); it is shown only now:", row.role, row.id, row.store_id, row.operator_id);
+                println!("{}", key.token);
+            }
+            AdminCmd::RevokeKey { service, id } => {
+                let (_, s) = store(&service).await?;
+                let mut w = s.write().await?;
+                w.revoke_api_key("cli", &id, None).await?;
+                w.commit().await?;
+                println!("revoked key {id}");
+            }
+            AdminCmd::ListKeys { service } => {
+                let (_, s) = store(&service).await?;
+                for k in s.api_keys(None).await? {
+                    let status = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    println!("{}\t{}\t{}/{}\t{}\t{}", k.id, k.role, k.operator_id, k.store_id, status, k.label);
+                }
+            }
+            AdminCmd::CreateOperator { service, id, name, sim_limit } => {
+                let (c, s) = store(&service).await?;
+                let mut w = s.write().await?;
+                w.create_operator("cli", &id, if name.is_empty() { &id } else { &name }, sim_limit, &c.capture_mode).await?;
+                w.commit().await?;
+                println!("created operator {id}");
+            }
+            AdminCmd::CreateStore { service, id, operator, name } => {
+                let (_, s) = store(&service).await?;
+                let mut w = s.write().await?;
+                w.create_store("cli", &operator, &id, if name.is_empty() { &id } else { &name }).await?;
+                w.commit().await?;
+                println!("created store {id} of operator {operator}");
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `simkyc audit verify`: exit 0 when the chain is intact, 1 naming the first bad event.
+pub fn audit_verify(service: ServiceArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let (_, s) = store(&service).await?;
+        match s.verify_audit().await? {
+            Ok(n) => {
+                println!("audit log intact: {n} events");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("audit log BROKEN: {e}");
+                Ok(ExitCode::from(1))
+            }
+        }
+    })
+}
+
+/// `simkyc keys rotate`: a new active key, then every encrypted value re-encrypted with it.
+pub fn keys_rotate(service: ServiceArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let (c, s) = store(&service).await?;
+        let source = key_source(&c);
+        if let KeySource::File(path) = &source {
+            let old = source.read()?;
+            let kept: String = old.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
+            write_key_file(path, &format!("# simkyc vault keys as id:hex lines; the first is active. Keep a backup: losing it loses the data.\n{}\n{kept}", new_key_line()))?;
+        } else {
+            eprintln!("keys come from SIMKYC_VAULT_KEYS: re-encrypting with its first key (put the new key first, keep the old ones after it)");
+        }
+        let ring = source.load()?;
+        let active = ring.active_id().to_string();
+        let n = s
+            .reseal_all("cli", |aad, env| {
+                let id = simkyc_vault::KeyRing::key_id_of(env).map_err(|e| e.to_string())?;
+                if id == active {
+                    return Ok(None);
+                }
+                ring.reseal(env, aad).map(Some).map_err(|e| e.to_string())
+            })
+            .await?;
+        println!("re-encrypted {n} values with key {active}; the older keys stay in the key ring so a server started before the rotation can still read what it writes (remove them once every server has restarted and `simkyc keys rotate` reports 0)");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `simkyc purge`: deletes raw photos older than the retention period now.
+pub fn purge(service: ServiceArgs, older_than_days: Option<u32>) -> Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let (c, s) = store(&service).await?;
+        let days = older_than_days.unwrap_or(c.retention_days);
+        let cutoff = simkyc_store::now_ms() - days as i64 * 86_400_000;
+        let n = s.purge_photos(cutoff, "cli").await?;
+        println!("purged the photos of {n} registrations older than {days} days");
+        Ok(ExitCode::SUCCESS)
+    })
+}
