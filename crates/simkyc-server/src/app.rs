@@ -125,6 +125,57 @@ async fn wrong_method() -> ApiError {
     ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method; see /openapi.json")
 }
 
+/// Every (method, path) the API serves; the OpenAPI document is checked against this list.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
+    ("POST", "/v1/registrations"),
+    ("GET", "/v1/registrations/{id}"),
+    ("POST", "/v1/registrations/{id}/capture"),
+    ("POST", "/v1/registrations/{id}/activate"),
+    ("POST", "/v1/registrations/{id}/cancel"),
+    ("GET", "/v1/reviews"),
+    ("GET", "/v1/reviews/{id}"),
+    ("POST", "/v1/reviews/{id}/decision"),
+    ("POST", "/v1/sims/{msisdn}/terminate"),
+    ("POST", "/v1/subscribers/lookup"),
+    ("GET", "/v1/audit"),
+    ("GET", "/v1/audit/verify"),
+    ("GET", "/v1/admin/keys"),
+    ("POST", "/v1/admin/keys"),
+    ("POST", "/v1/admin/keys/{id}/revoke"),
+    ("GET", "/v1/admin/settings"),
+    ("PUT", "/v1/admin/settings"),
+];
+
+/// Adds a new active vault key (to the key file; with `SIMKYC_VAULT_KEYS` the operator puts it
+/// first) and re-encrypts every stored envelope with it. Older keys stay in the ring so servers
+/// started before the rotation keep reading. Returns the number of values re-encrypted.
+pub async fn rotate_keys(config: &Config) -> Result<u64, StartError> {
+    let store = open_store(config).await?;
+    let source = key_source(config);
+    if let KeySource::File(path) = &source {
+        let old = source.read()?;
+        let kept: String = old.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
+        crate::vault::write_key_file(path, &format!("{}\n{}\n{kept}", crate::vault::KEY_FILE_HEADER, crate::vault::new_key_line()))?;
+    }
+    let ring = source.load()?;
+    let active = ring.active_id().to_string();
+    let n = store
+        .reseal_all("cli", |aad, env| {
+            let id = simkyc_vault::KeyRing::key_id_of(env).map_err(|e| e.to_string())?;
+            if id == active {
+                return Ok(None);
+            }
+            ring.reseal(env, aad).map(Some).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|cause| StartError::Store { url: redact_url(&config.database_url()), cause })?;
+    store.close().await;
+    Ok(n)
+}
+
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
     let authed = Router::new()

@@ -50,6 +50,13 @@ fn reason(code: &str, msg: String) -> Reason {
     Reason::new(code, Severity::Reject, msg)
 }
 
+/// Faces at least half as wide as the subject's, the subject included. Much smaller faces are
+/// bystanders far behind the customer, not a second person presenting.
+pub fn comparable_faces(f: &FaceAnalysis, subject: &simkyc_face::Subject) -> usize {
+    let width = subject.face.right - subject.face.left;
+    f.faces.iter().filter(|b| (b.right - b.left) >= 0.5 * width).count().max(1)
+}
+
 /// Checks the analysed live frames; every problem is a refusing reason with guidance.
 pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[FaceAnalysis]) -> Vec<Reason> {
     let mut out = Vec::new();
@@ -62,10 +69,11 @@ pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[FaceAnalysis])
         if mode == CaptureMode::Off {
             continue;
         }
-        if f.faces.len() > 1 {
-            out.push(reason("live_multiple_faces", format!("frame {n}: {} faces in view; only the customer may be in the picture", f.faces.len())));
-        }
         if let Some(s) = &f.subject {
+            let faces = comparable_faces(f, s);
+            if faces > 1 {
+                out.push(reason("live_multiple_faces", format!("frame {n}: {faces} faces in view; only the customer may be in the picture")));
+            }
             if s.inter_eye_px < limits.min_eye_px {
                 out.push(reason("live_face_too_small", format!("frame {n}: the face is too small ({:.0} px between the eyes, at least {:.0}); move closer", s.inter_eye_px, limits.min_eye_px)));
             }

@@ -37,6 +37,9 @@ pub enum KeyError {
     },
 }
 
+/// First line of a generated key file.
+pub const KEY_FILE_HEADER: &str = "# simkyc vault keys as id:hex lines; the first is active. Keep a backup: losing it loses the data.";
+
 /// Generates a new random key line `id:hex` whose id carries the creation time.
 pub fn new_key_line() -> String {
     let mut key = [0u8; 32];
@@ -83,7 +86,7 @@ impl KeySource {
             KeySource::File(path) => match std::fs::read_to_string(path) {
                 Ok(text) => Ok(text),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let text = format!("# simkyc vault keys as id:hex lines; the first is active. Keep a backup: losing it loses the data.\n{}\n", new_key_line());
+                    let text = format!("{KEY_FILE_HEADER}\n{}\n", new_key_line());
                     write_key_file(path, &text)?;
                     Ok(text)
                 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use simkyc_server::app::{key_source, open_store};
 use simkyc_server::auth::generate_key;
-use simkyc_server::vault::{new_key_line, write_key_file, KeySource};
+use simkyc_server::vault::KeySource;
 use simkyc_server::Config;
 use simkyc_store::Store;
 use simkyc_workflow::Role;
@@ -211,27 +211,13 @@ pub fn audit_verify(service: ServiceArgs) -> Result<ExitCode> {
 /// `simkyc keys rotate`: a new active key, then every encrypted value re-encrypted with it.
 pub fn keys_rotate(service: ServiceArgs) -> Result<ExitCode> {
     runtime()?.block_on(async move {
-        let (c, s) = store(&service).await?;
-        let source = key_source(&c);
-        if let KeySource::File(path) = &source {
-            let old = source.read()?;
-            let kept: String = old.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
-            write_key_file(path, &format!("# simkyc vault keys as id:hex lines; the first is active. Keep a backup: losing it loses the data.\n{}\n{kept}", new_key_line()))?;
-        } else {
+        let c = service.config()?;
+        if matches!(key_source(&c), KeySource::Env) {
             eprintln!("keys come from SIMKYC_VAULT_KEYS: re-encrypting with its first key (put the new key first, keep the old ones after it)");
         }
-        let ring = source.load()?;
-        let active = ring.active_id().to_string();
-        let n = s
-            .reseal_all("cli", |aad, env| {
-                let id = simkyc_vault::KeyRing::key_id_of(env).map_err(|e| e.to_string())?;
-                if id == active {
-                    return Ok(None);
-                }
-                ring.reseal(env, aad).map(Some).map_err(|e| e.to_string())
-            })
-            .await?;
-        println!("re-encrypted {n} values with key {active}; the older keys stay in the key ring so a server started before the rotation can still read what it writes (remove them once every server has restarted and `simkyc keys rotate` reports 0)");
+        let n = simkyc_server::app::rotate_keys(&c).await?;
+        let active = key_source(&c).load()?.active_id().to_string();
+        println!("re-encrypted {n} values with key {active}; older keys stay in the ring so servers started before the rotation keep reading (restart them to write with the new key)");
         Ok(ExitCode::SUCCESS)
     })
 }

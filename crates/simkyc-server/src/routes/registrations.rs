@@ -119,11 +119,12 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
     let photo = image_bytes("document_photo", &req.document_photo, st.config.max_image_bytes)?;
     let analysis = st.face.analyze_all(vec![photo.clone()]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
     let analysis = analysis.map_err(|e| image_error("document_photo", &e))?;
-    let subject = match (&analysis.subject, analysis.faces.len()) {
-        (None, _) => return Err(ApiError::unprocessable("document_photo_no_face", "no face was found in the document photo; photograph or read it again")),
-        (Some(_), n) if n > 1 => return Err(ApiError::unprocessable("document_photo_multiple_faces", "the document photo shows more than one face")),
-        (Some(s), _) => s,
+    let Some(subject) = &analysis.subject else {
+        return Err(ApiError::unprocessable("document_photo_no_face", "no face was found in the document photo; photograph or read it again"));
     };
+    if capture::comparable_faces(&analysis, subject) > 1 {
+        return Err(ApiError::unprocessable("document_photo_multiple_faces", "the document photo shows more than one face; photograph the photo area only"));
+    }
     if subject.inter_eye_px < st.config.min_document_eye_px {
         return Err(ApiError::unprocessable(
             "document_photo_too_small",

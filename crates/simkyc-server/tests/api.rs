@@ -1,0 +1,403 @@
+//! The registration service over real HTTP, with real faces from lfw-dev: the workflow, the
+//! decision's operating points, review, 1:N duplicates, roles and operator isolation, bad input,
+//! idempotency, the SIM limit under concurrent activations (SQLite and PostgreSQL), audit,
+//! retention, key rotation, metrics and the OpenAPI document.
+
+mod harness;
+
+use harness::{resident_id, sim, Harness};
+use serde_json::json;
+
+fn codes(a: &harness::Answer) -> Vec<String> {
+    a.json["reasons"].as_array().map(|v| v.iter().map(|r| r["code"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+}
+
+fn full_flow(h: &Harness) {
+    // Approve: the same person, clearly (score above the strict point).
+    let doc = resident_id(1);
+    let (id, c) = h.register("clerk", &doc, ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+    assert_eq!(c.status, 200, "{:?}", c.json);
+    assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+    assert!(c.json["reasons"].as_array().unwrap().is_empty());
+    assert!(c.json["timing_ms"]["decision"].as_f64().unwrap() > 0.0);
+    let a = h.activate("clerk", &id, 1);
+    assert_eq!(a.status, 200, "{:?}", a.json);
+    assert_eq!(a.json["sim"]["msisdn"], "+8613900000001");
+    // Activating twice is a state conflict, not a second SIM.
+    assert_eq!(h.activate("clerk", &id, 2).status, 409);
+    let g = h.call("GET", &format!("/v1/registrations/{id}"), "clerk", None);
+    assert_eq!(g.json["state"], "activated");
+    assert_eq!(g.json["msisdn"], "+8613900000001");
+    assert!(!g.json["document"]["number_masked"].as_str().unwrap().contains("19900101"), "number is masked");
+
+    // Self-lookup lists the number.
+    let l = h.call("POST", "/v1/subscribers/lookup", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": doc } })));
+    assert_eq!(l.status, 200, "{:?}", l.json);
+    assert_eq!(l.json["active"], 1);
+    assert_eq!(l.json["sims"][0]["msisdn"], "+8613900000001");
+
+    // Ending the last SIM deletes the biometrics.
+    let t = h.call("POST", "/v1/sims/+8613900000001/terminate", "clerk", None);
+    assert_eq!(t.status, 200, "{:?}", t.json);
+    assert_eq!(t.json["biometrics_deleted"], true);
+    assert_eq!(h.call("POST", "/v1/sims/+8613900000001/terminate", "clerk", None).status, 404);
+    let g = h.call("GET", &format!("/v1/registrations/{id}"), "clerk", None);
+    assert_eq!(g.json["photos_purged"], true);
+    let l = h.call("POST", "/v1/subscribers/lookup", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": doc } })));
+    assert_eq!((l.json["active"].as_i64(), l.json["sims"][0]["status"].as_str()), (Some(0), Some("terminated")));
+    let row = h.rt.block_on(h.running.as_ref().unwrap().state.store.registration(&id, "default")).unwrap();
+    assert!(row.doc_photo_enc.is_none() && row.live_photo_enc.is_none() && row.live_template_enc.is_none() && row.doc_template_enc.is_none());
+
+    // The audit chain holds and records what happened, without personal data.
+    let v = h.call("GET", "/v1/audit/verify", "auditor", None);
+    assert_eq!(v.json["intact"], true, "{:?}", v.json);
+    let ev = h.call("GET", "/v1/audit?limit=1000", "auditor", None);
+    let text = ev.json.to_string();
+    for action in ["registration.created", "registration.captured", "registration.decided", "sim.activated", "subscriber.lookup", "sim.terminated", "biometrics.deleted"] {
+        assert!(text.contains(action), "audit lacks {action}");
+    }
+    assert!(!text.contains(&doc) && !text.contains("13900000001") && !text.contains("测试"), "personal data in the audit log");
+    // Another operator's auditor sees none of it.
+    let other = h.call("GET", "/v1/audit?limit=1000", "other-auditor", None);
+    assert!(!other.json.to_string().contains("registration.created"));
+}
+
+#[test]
+fn registration_flow_sqlite() {
+    let Some(h) = Harness::sqlite() else { return };
+    full_flow(&h);
+}
+
+#[test]
+fn registration_flow_postgres() {
+    let Some(h) = Harness::postgres() else { return };
+    full_flow(&h);
+}
+
+#[test]
+fn operating_points_and_review() {
+    let Some(h) = Harness::sqlite() else { return };
+    // Different people: below the default threshold.
+    let (_, c) = h.register("clerk", &resident_id(2), ("Ai_Sugiyama", 1), &[("Zhu_Rongji", 1)]);
+    assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("rejected"), vec!["face_mismatch".to_string()]), "{:?}", c.json);
+    // The same person at 0.838 (between the default 0.828 and strict 0.858 points): review.
+    let (id, c) = h.register("clerk", &resident_id(3), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 4)]);
+    assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("review"), vec!["face_match_uncertain".to_string()]), "{:?}", c.json);
+    assert_eq!(h.activate("clerk", &id, 10).status, 409, "a case in review cannot be activated");
+
+    let q = h.call("GET", "/v1/reviews", "reviewer", None);
+    assert_eq!(q.json["cases"].as_array().unwrap().len(), 1);
+    assert_eq!(h.call("GET", "/v1/reviews", "other-reviewer", None).json["cases"].as_array().unwrap().len(), 0);
+    assert_eq!(h.call("GET", "/v1/reviews", "clerk", None).status, 403);
+    let case = h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None);
+    assert_eq!(case.status, 200);
+    assert!(case.json["document_photo"].as_str().unwrap().len() > 1000 && case.json["live_photo"].as_str().unwrap().len() > 1000);
+    let m = case.json["scores"]["match"].as_f64().unwrap();
+    assert!(m >= case.json["scores"]["default_threshold"].as_f64().unwrap() && m < case.json["scores"]["strict_threshold"].as_f64().unwrap());
+    assert_eq!(h.call("GET", &format!("/v1/reviews/{id}"), "other-reviewer", None).status, 404);
+
+    let no_comment = h.call("POST", &format!("/v1/reviews/{id}/decision"), "reviewer", Some(json!({ "decision": "approve", "comment": " " })));
+    assert_eq!((no_comment.status, no_comment.code()), (422, "review_comment_required"));
+    let d = h.call("POST", &format!("/v1/reviews/{id}/decision"), "reviewer", Some(json!({ "decision": "approve", "comment": "same person, older photo" })));
+    assert_eq!((d.status, d.json["state"].as_str()), (200, Some("approved")), "{:?}", d.json);
+    assert_eq!(h.call("POST", &format!("/v1/reviews/{id}/decision"), "reviewer", Some(json!({ "decision": "reject", "comment": "x" }))).status, 409);
+    assert_eq!(h.activate("clerk", &id, 10).status, 200);
+    let audit = h.call("GET", "/v1/audit?limit=1000", "auditor", None).json.to_string();
+    assert!(audit.contains("biometrics.read") && audit.contains("review.decided"));
+}
+
+#[test]
+fn duplicate_face_goes_to_review_never_rejection() {
+    let Some(h) = Harness::sqlite() else { return };
+    let (first, c) = h.register("clerk", &resident_id(4), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 2)]);
+    assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+    assert_eq!(h.activate("clerk", &first, 20).status, 200);
+    // The same face under another identity.
+    let (dup, c) = h.register("clerk", &resident_id(5), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 5)]);
+    assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("review"), vec!["duplicate_face".to_string()]), "{:?}", c.json);
+    let case = h.call("GET", &format!("/v1/reviews/{dup}"), "reviewer", None);
+    assert_eq!(case.json["resembling"][0]["registration_id"], first.as_str());
+    assert!(case.json["resembling"][0]["live_photo"].as_str().is_some());
+    // The same identity registering again is not a duplicate of itself.
+    let (_, c) = h.register("clerk", &resident_id(4), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 5)]);
+    assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+    // Another operator's gallery is separate.
+    let (_, c) = h.register("other-clerk", &resident_id(6), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 5)]);
+    assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+}
+
+#[test]
+fn roles_and_operator_isolation() {
+    let Some(h) = Harness::sqlite() else { return };
+    assert_eq!(h.raw("GET", "/v1/audit", None, "", b"", &[]).status, 401);
+    assert_eq!(h.raw("GET", "/v1/audit", Some("sk_0123456789abcdef_0123456789abcdef0123456789abcdef0123456789abcdef"), "", b"", &[]).status, 401);
+    assert_eq!(h.raw("GET", "/healthz", None, "", b"", &[]).status, 200);
+    assert_eq!(h.call("GET", "/v1/audit", "clerk", None).status, 403, "a clerk cannot read the audit log");
+    let a = h.start_registration("auditor", &resident_id(7), &h.photo("Hu_Jintao", 1));
+    assert_eq!((a.status, a.code()), (403, "forbidden"), "an auditor cannot register anyone");
+    assert_eq!(h.start_registration("reviewer", &resident_id(7), &h.photo("Hu_Jintao", 1)).status, 403);
+    assert_eq!(h.start_registration("admin", &resident_id(7), &h.photo("Hu_Jintao", 1)).status, 403);
+
+    let (id, c) = h.register("clerk", &resident_id(7), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+    assert_eq!(c.json["decision"], "approved");
+    assert_eq!(h.call("GET", &format!("/v1/registrations/{id}"), "clerk2", None).status, 200, "same operator");
+    assert_eq!(h.call("GET", &format!("/v1/registrations/{id}"), "other-clerk", None).status, 404, "another operator's data is invisible");
+    assert_eq!(h.activate("other-clerk", &id, 30).status, 404);
+    assert_eq!(h.activate("reviewer", &id, 30).status, 403);
+    assert_eq!(h.activate("clerk", &id, 30).status, 200);
+    assert_eq!(h.call("POST", "/v1/sims/+8613900000030/terminate", "other-clerk", None).status, 404);
+    assert_eq!(h.call("POST", "/v1/sims/+8613900000030/terminate", "auditor", None).status, 403);
+    let l = h.call("POST", "/v1/subscribers/lookup", "other-clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": resident_id(7) } })));
+    assert_eq!(l.json["sims"].as_array().map(Vec::len), Some(0));
+
+    // Keys: an admin creates one, it works, it is revoked, it stops working.
+    let k = h.call("POST", "/v1/admin/keys", "admin", Some(json!({ "role": "auditor", "label": "audit team" })));
+    assert_eq!(k.status, 201, "{:?}", k.json);
+    let token = k.json["key"].as_str().unwrap().to_string();
+    assert_eq!(h.raw("GET", "/v1/audit/verify", Some(&token), "", b"", &[]).status, 200);
+    let listed = h.call("GET", "/v1/admin/keys", "admin", None).json.to_string();
+    assert!(!listed.contains(&token) && !listed.contains("argon2"), "secrets never listed");
+    assert_eq!(h.call("POST", "/v1/admin/keys", "admin", Some(json!({ "role": "clerk", "store": "other-store" }))).status, 404, "cannot mint keys for another operator");
+    assert_eq!(h.call("POST", "/v1/admin/keys", "clerk", Some(json!({ "role": "admin" }))).status, 403);
+    let kid = k.json["id"].as_str().unwrap();
+    assert_eq!(h.call("POST", &format!("/v1/admin/keys/{kid}/revoke"), "admin", None).status, 200);
+    let revoked = h.raw("GET", "/v1/audit/verify", Some(&token), "", b"", &[]);
+    assert_eq!((revoked.status, revoked.json["error"]["message"].as_str()), (401, Some("this API key has been revoked")));
+}
+
+#[test]
+fn bad_input_gets_clear_4xx_and_the_server_stays_up() {
+    let Some(h) = Harness::sqlite() else { return };
+    let clerk = Some(h.key("clerk"));
+    let post = |body: &[u8], ct: &str| h.raw("POST", "/v1/registrations", clerk, ct, body, &[]);
+    let check = |a: harness::Answer, status: u16, code: &str| {
+        assert_eq!((a.status, a.code()), (status, code), "{:?}", a.json);
+        assert!(!a.json["error"]["message"].as_str().unwrap_or("").is_empty());
+    };
+    check(post(b"{not json", "application/json"), 400, "json_malformed");
+    check(post(b"{}", "text/plain"), 415, "content_type_unsupported");
+    check(post(b"{}", "application/json"), 422, "json_invalid");
+    let photo = h.photo("Hu_Jintao", 1);
+    let doc = json!({ "type": "cn_resident_id", "number": resident_id(8), "name": "测试", "expiry": "2040-01-01" });
+    check(post(json!({ "document": doc, "document_photo": photo, "extra": 1 }).to_string().as_bytes(), "application/json"), 422, "json_invalid");
+    check(post(json!({ "document": doc, "document_photo": 42 }).to_string().as_bytes(), "application/json"), 422, "json_invalid");
+    check(post(json!({ "document": { "type": "driving_licence" }, "document_photo": photo }).to_string().as_bytes(), "application/json"), 422, "json_invalid");
+    check(post(json!({ "document": doc, "document_photo": "###" }).to_string().as_bytes(), "application/json"), 422, "image_base64_invalid");
+    check(post(json!({ "document": doc, "document_photo": "aGVsbG8gd29ybGQ=" }).to_string().as_bytes(), "application/json"), 422, "image_invalid");
+    // A PNG header claiming 30000×30000 pixels: refused before any allocation.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend_from_slice(&30000u32.to_be_bytes());
+    png.extend_from_slice(&30000u32.to_be_bytes());
+    png.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let crc = {
+        let mut c = 0xffff_ffffu32;
+        for &b in &png[12..] {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    };
+    png.extend_from_slice(&crc.to_be_bytes());
+    use base64::Engine;
+    let huge = base64::engine::general_purpose::STANDARD.encode(&png);
+    check(post(json!({ "document": doc, "document_photo": huge }).to_string().as_bytes(), "application/json"), 413, "image_too_large");
+    // A body declared over the limit (32 MiB) is refused before it is read.
+    let reply = raw_http(&h, &format!("POST /v1/registrations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 40000000\r\n\r\n", h.key("clerk")));
+    assert!(reply.starts_with("HTTP/1.1 413") && reply.contains("body_too_large"), "{reply}");
+    // A body over the limit without a declared length (chunked) is cut off at the limit.
+    let mut chunked = format!("POST /v1/registrations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n", h.key("clerk"));
+    let chunk = " ".repeat(1 << 20);
+    for _ in 0..33 {
+        chunked.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    chunked.push_str("0\r\n\r\n");
+    let reply = raw_http(&h, &chunked);
+    assert!(reply.starts_with("HTTP/1.1 413") && reply.contains("body_too_large"), "{}", &reply[..reply.len().min(300)]);
+    // A blank image has no face.
+    let mut blank = Vec::new();
+    image_png(&mut blank);
+    let blank = base64::engine::general_purpose::STANDARD.encode(&blank);
+    check(post(json!({ "document": doc, "document_photo": blank }).to_string().as_bytes(), "application/json"), 422, "document_photo_no_face");
+
+    // Invalid documents: each failure its own code.
+    let bad_id = h.start_registration("clerk", "110105199001010011", &photo);
+    assert_eq!((bad_id.status, bad_id.code()), (422, "document_invalid"));
+    assert_eq!(bad_id.json["error"]["reasons"][0]["code"], "id_checksum");
+    let expired = h.call("POST", "/v1/registrations", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": resident_id(8), "name": "测试", "expiry": "2020-01-01" }, "document_photo": photo })));
+    assert_eq!(expired.json["error"]["reasons"][0]["code"], "document_expired");
+    let td3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    let mrz = h.call("POST", "/v1/registrations", "clerk", Some(json!({ "document": { "type": "passport", "mrz": td3.replace("7408122", "7408123") }, "document_photo": photo })));
+    assert_eq!(mrz.json["error"]["reasons"][0]["code"], "mrz_check_digit");
+
+    // Capture: wrong nonce, no frames, then a replay after the decision.
+    let s = h.start_registration("clerk", &resident_id(8), &photo);
+    let id = s.json["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/registrations/{id}/capture");
+    check(h.call("POST", &path, "clerk", Some(json!({ "nonce": "0000", "frames": [h.photo("Hu_Jintao", 2)] }))), 422, "capture_nonce_invalid");
+    check(h.call("POST", &path, "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [] }))), 422, "frames_count");
+    let body = json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 2)] });
+    assert_eq!(h.call("POST", &path, "clerk", Some(body.clone())).status, 200);
+    check(h.call("POST", &path, "clerk", Some(body)), 409, "capture_already_done");
+    check(h.call("POST", "/v1/registrations/nope/capture", "clerk", Some(json!({ "nonce": "x", "frames": ["x"] }))), 404, "not_found");
+
+    // SIM identifiers.
+    check(h.call("POST", &format!("/v1/registrations/{id}/activate"), "clerk", Some(json!({ "msisdn": "12345", "iccid": "89860012345678901238", "imsi": "460001234567801" }))), 422, "msisdn_invalid");
+    check(h.call("POST", &format!("/v1/registrations/{id}/activate"), "clerk", Some(json!({ "msisdn": "+8613800138000", "iccid": "89860012345678901239", "imsi": "460001234567801" }))), 422, "iccid_checksum");
+    check(h.call("POST", "/v1/sims/abc/terminate", "clerk", None), 422, "msisdn_invalid");
+    check(h.call("GET", "/v1/nothing", "clerk", None), 404, "not_found");
+    check(h.call("DELETE", "/v1/registrations", "clerk", None), 405, "method_not_allowed");
+    assert_eq!(h.raw("GET", "/healthz", None, "", b"", &[]).status, 200, "still up");
+}
+
+/// Writes a raw HTTP request (ignoring a connection the server closes early) and reads the reply.
+fn raw_http(h: &Harness, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(h.base.trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let _ = s.write_all(request.as_bytes());
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn image_png(out: &mut Vec<u8>) {
+    let img = image::RgbImage::from_pixel(320, 240, image::Rgb([128, 128, 128]));
+    img.write_to(&mut std::io::Cursor::new(out), image::ImageFormat::Png).unwrap();
+}
+
+#[test]
+fn idempotency_key_replays_instead_of_acting_twice() {
+    let Some(h) = Harness::sqlite() else { return };
+    let body = json!({
+        "document": { "type": "cn_resident_id", "number": resident_id(9), "name": "测试", "expiry": "long_term" },
+        "document_photo": h.photo("Hu_Jintao", 2),
+    });
+    let first = h.call_with("POST", "/v1/registrations", "clerk", Some(body.clone()), &[("Idempotency-Key", "reg-9")]);
+    assert_eq!(first.status, 201);
+    let again = h.call_with("POST", "/v1/registrations", "clerk", Some(body.clone()), &[("Idempotency-Key", "reg-9")]);
+    assert_eq!((again.status, again.replayed), (201, true));
+    assert_eq!(again.json["id"], first.json["id"], "the retry returns the first registration");
+    let other = h.call_with("POST", "/v1/registrations", "clerk", Some(json!({ "document": body["document"], "document_photo": h.photo("Hu_Jintao", 3) })), &[("Idempotency-Key", "reg-9")]);
+    assert_eq!((other.status, other.code()), (422, "idempotency_key_reused"));
+    // Keys are per API key: another clerk's "reg-9" is a new request.
+    assert!(!h.call_with("POST", "/v1/registrations", "clerk2", Some(body), &[("Idempotency-Key", "reg-9")]).replayed);
+
+    let id = first.json["id"].as_str().unwrap();
+    let cap = json!({ "nonce": first.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] });
+    let c1 = h.call_with("POST", &format!("/v1/registrations/{id}/capture"), "clerk", Some(cap.clone()), &[("Idempotency-Key", "cap-9")]);
+    let c2 = h.call_with("POST", &format!("/v1/registrations/{id}/capture"), "clerk", Some(cap), &[("Idempotency-Key", "cap-9")]);
+    assert_eq!((c1.status, c2.status, c2.replayed), (200, 200, true));
+    assert_eq!(c1.json["decision"], c2.json["decision"]);
+    let a1 = h.call_with("POST", &format!("/v1/registrations/{id}/activate"), "clerk", Some(sim(40)), &[("Idempotency-Key", "act-9")]);
+    let a2 = h.call_with("POST", &format!("/v1/registrations/{id}/activate"), "clerk", Some(sim(40)), &[("Idempotency-Key", "act-9")]);
+    assert_eq!((a1.status, a2.status, a2.replayed), (200, 200, true));
+    let l = h.call("POST", "/v1/subscribers/lookup", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": resident_id(9) } })));
+    assert_eq!(l.json["active"], 1, "one SIM, not two");
+}
+
+/// Approves `n` registrations of one document, then activates them all at once from many
+/// threads: exactly `limit` succeed, the rest are refused, nothing is lost or duplicated.
+fn sim_limit_holds_under_concurrency(h: &Harness) {
+    let limit = 3;
+    let s = h.call("PUT", "/v1/admin/settings", "admin", Some(json!({ "sim_limit": limit })));
+    assert_eq!(s.status, 200, "{:?}", s.json);
+    let doc = resident_id(50);
+    let n = 10;
+    let ids: Vec<String> = (0..n)
+        .map(|_| {
+            let (id, c) = h.register("clerk", &doc, ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+            assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+            id
+        })
+        .collect();
+    let results: Vec<(u16, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ids.iter().enumerate().map(|(i, id)| scope.spawn(move || {
+            let a = h.activate(if i % 2 == 0 { "clerk" } else { "clerk2" }, id, 100 + i as u32);
+            (a.status, a.code().to_string())
+        })).collect();
+        handles.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let ok = results.iter().filter(|r| r.0 == 200).count();
+    let refused = results.iter().filter(|r| r.0 == 409 && r.1 == "sim_limit_reached").count();
+    assert_eq!((ok, refused), (limit, n - limit), "{results:?}");
+    let l = h.call("POST", "/v1/subscribers/lookup", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": doc } })));
+    assert_eq!(l.json["active"], limit as i64);
+    // A new capture for this document is now refused up front, with the reason.
+    let (_, c) = h.register("clerk", &doc, ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+    assert_eq!(codes(&c), vec!["sim_limit_reached".to_string()]);
+    // Ending one SIM frees a slot for a still-approved registration.
+    let active = l.json["sims"][0]["msisdn"].as_str().unwrap().to_string();
+    assert_eq!(h.call("POST", &format!("/v1/sims/{active}/terminate"), "clerk", None).status, 200);
+    let waiting = ids.iter().find(|id| h.call("GET", &format!("/v1/registrations/{id}"), "clerk", None).json["state"] == "approved").unwrap();
+    assert_eq!(h.activate("clerk", waiting, 199).status, 200);
+    assert_eq!(h.call("GET", "/v1/audit/verify", "auditor", None).json["intact"], true);
+}
+
+#[test]
+fn sim_limit_concurrency_sqlite() {
+    let Some(h) = Harness::sqlite() else { return };
+    sim_limit_holds_under_concurrency(&h);
+}
+
+#[test]
+fn sim_limit_concurrency_postgres() {
+    let Some(h) = Harness::postgres() else { return };
+    sim_limit_holds_under_concurrency(&h);
+}
+
+#[test]
+fn retention_purge_and_key_rotation() {
+    let Some(h) = Harness::sqlite() else { return };
+    let (id, c) = h.register("clerk", &resident_id(60), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 4)]);
+    assert_eq!(c.json["decision"], "review");
+    let state = &h.running.as_ref().unwrap().state;
+    // Rotate: a new key becomes active and every envelope is resealed with it; the running
+    // server still reads everything.
+    let n = h.rt.block_on(simkyc_server::app::rotate_keys(&state.config)).unwrap();
+    assert!(n >= 4, "name, two photos and templates resealed, got {n}");
+    let case = h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None);
+    assert_eq!(case.status, 200, "{:?}", case.json);
+    assert!(case.json["live_photo"].as_str().is_some());
+    assert_eq!(h.rt.block_on(simkyc_server::app::rotate_keys(&state.config)).unwrap(), n, "a second rotation reseals the same values again");
+    // Purge everything older than now: photos go, the case stays readable without them.
+    let purged = h.rt.block_on(state.store.purge_photos(simkyc_store::now_ms() + 1, "test")).unwrap();
+    assert_eq!(purged, 1);
+    let case = h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None);
+    assert!(case.json["live_photo"].is_null() && case.json["document_photo"].is_null());
+    assert_eq!(case.json["photos_purged"], true);
+    assert!(h.call("GET", "/v1/audit?limit=1000", "auditor", None).json.to_string().contains("registration.created"));
+}
+
+#[test]
+fn metrics_and_openapi() {
+    let Some(h) = Harness::sqlite() else { return };
+    let (_, c) = h.register("clerk", &resident_id(70), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+    assert_eq!(c.status, 200);
+    let m = h.agent_get_text("/metrics", "auditor");
+    assert!(m.contains("simkyc_decisions_total{outcome=\"approved\"} 1"), "{m}");
+    assert!(m.contains("simkyc_http_requests_total{method=\"POST\",route=\"/v1/registrations/{id}/capture\",status=\"200\"} 1"), "{m}");
+    assert!(m.contains("simkyc_decision_duration_seconds_count"));
+    assert!(!m.contains("+86") && !m.contains("19900101"));
+    let doc = h.call("GET", "/openapi.json", "clerk", None);
+    assert_eq!(doc.json["openapi"], "3.0.3");
+    let paths = doc.json["paths"].as_object().unwrap();
+    for (method, path) in simkyc_server::app::ROUTES {
+        assert!(paths.get(*path).and_then(|p| p.get(method.to_lowercase())).is_some(), "{method} {path} missing from openapi.json");
+    }
+    // Every listed route is served (no "no such endpoint", no 405).
+    for (method, path) in simkyc_server::app::ROUTES {
+        let p = path.replace("{id}", "0000").replace("{msisdn}", "+8613900000999");
+        let a = h.call(method, &p, "admin", if *method == "GET" { None } else { Some(json!({})) });
+        assert!(a.status != 405 && a.json["error"]["message"].as_str().is_none_or(|m| !m.starts_with("no such endpoint")), "{method} {path}: {a:?}");
+    }
+    assert_eq!(paths.len(), simkyc_server::app::ROUTES.iter().map(|r| r.1).collect::<std::collections::BTreeSet<_>>().len(), "openapi.json documents a path the router lacks");
+}
+
+impl Harness {
+    fn agent_get_text(&self, path: &str, who: &str) -> String {
+        ureq::get(&format!("{}{path}", self.base)).set("Authorization", &format!("Bearer {}", self.key(who))).call().unwrap().into_string().unwrap()
+    }
+}
