@@ -138,3 +138,121 @@ fn document_command_reports_validity_and_reason_codes() {
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(last_json(&out.stdout)["reason"], "document_expired");
 }
+
+/// Runs simkyc with a data directory; returns (exit code, stdout, stderr).
+fn run_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = simkyc().args(args).arg("--data-dir").arg(dir).env_remove("SIMKYC_VAULT_KEYS").env_remove("SIMKYC_DATABASE_URL").output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn admin_keys_and_audit_verify_detect_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, key, err) = run_in(dir.path(), &["admin", "create-key", "--role", "clerk", "--label", "counter 1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(key.trim().starts_with("sk_") && err.contains("clerk key"), "{key} {err}");
+    assert_eq!(run_in(dir.path(), &["admin", "create-key", "--role", "auditor"]).0, 0);
+    let (code, _, err) = run_in(dir.path(), &["admin", "create-key", "--role", "root"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--role must be"), "{err}");
+    let (code, _, err) = run_in(dir.path(), &["admin", "create-key", "--role", "clerk", "--store", "nowhere"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("store nowhere not found"), "{err}");
+    let (code, list, _) = run_in(dir.path(), &["admin", "list-keys"]);
+    assert_eq!(code, 0);
+    assert_eq!(list.lines().count(), 2);
+    assert!(!list.contains(key.trim()), "secrets are never listed");
+    let id = key.trim().split('_').nth(1).unwrap();
+    assert_eq!(run_in(dir.path(), &["admin", "revoke-key", id]).0, 0);
+    assert!(run_in(dir.path(), &["admin", "list-keys"]).1.contains("revoked"));
+
+    let (code, out, _) = run_in(dir.path(), &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact"), "{out}");
+
+    // Tamper with the database the way an insider would, and the chain names the event.
+    let url = simkyc_store::sqlite_url(dir.path());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tamper = |sql: &str| {
+        rt.block_on(async {
+            let s = simkyc_store::Store::open(&url).await.unwrap();
+            sqlx::query(sql).execute(&s.pool).await.unwrap();
+            s.close().await;
+        })
+    };
+    tamper("UPDATE audit_events SET details = '{\"role\":\"admin\",\"store\":\"default\"}' WHERE seq = 3");
+    let (code, _, err) = run_in(dir.path(), &["audit", "verify"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("audit event 3 was modified"), "{err}");
+    tamper("DELETE FROM audit_events WHERE seq = 3");
+    let (code, _, err) = run_in(dir.path(), &["audit", "verify"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("event 4"), "{err}");
+    tamper("DELETE FROM audit_events WHERE seq >= 3");
+    let (code, _, err) = run_in(dir.path(), &["audit", "verify"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("newer events were deleted"), "{err}");
+}
+
+#[test]
+fn purge_and_rotate_run_on_an_empty_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_in(dir.path(), &["purge", "--older-than-days", "0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("purged the photos of 0 registrations"), "{out}");
+    let (code, out, err) = run_in(dir.path(), &["keys", "rotate"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("re-encrypted 0 values"), "{out}");
+    let keys = std::fs::read_to_string(dir.path().join("vault.keys")).unwrap();
+    assert_eq!(run_in(dir.path(), &["keys", "rotate"]).0, 0);
+    let after = std::fs::read_to_string(dir.path().join("vault.keys")).unwrap();
+    let lines = |t: &str| t.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
+    assert_eq!(lines(&after), lines(&keys) + 1, "a new active key is added, the old kept");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("vault.keys")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the key file is private");
+    }
+    let (code, _, err) = run_in(dir.path(), &["purge", "--database-url", "mysql://x"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unsupported database URL"), "{err}");
+}
+
+#[test]
+fn serve_answers_and_shuts_down_gracefully() {
+    if !models_installed() {
+        return;
+    }
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = simkyc()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("SIMKYC_VAULT_KEYS")
+        .env_remove("SIMKYC_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("simkyc listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200") && reply.contains("\"ok\""), "{reply}");
+    #[cfg(unix)]
+    {
+        // SAFETY: sending SIGTERM to our own child process.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait().unwrap();
+        assert!(status.success(), "graceful shutdown exits 0, got {status}");
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert!(err.contains("shutting down"), "{err}");
+    }
+    #[cfg(not(unix))]
+    let _ = child.kill();
+}
