@@ -8,5 +8,7 @@ cargo build --release --workspace --all-targets
 export SIMKYC_REQUIRE_MODELS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --release --workspace 2>&1 | tee "$log"
+status=0
+cargo test --release --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
 awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
+exit $status

@@ -136,11 +136,11 @@ impl DocumentInput {
         };
         let m = mrz::validate(text, today).map_err(|e| vec![reason(&e)])?;
         let expected = if self.doc_type == DocumentType::Passport { "TD3" } else { "TD1" };
-        if m.format != expected {
+        if !m.format.eq_ignore_ascii_case(expected) {
             return Err(vec![Reason::new(
                 "mrz_wrong_format",
                 Severity::Reject,
-                format!("a {} has a {expected} machine-readable zone, this one is {}", self.doc_type.as_str().replace('_', " "), m.format),
+                format!("a {} has a {expected} machine-readable zone, this one is {}", self.doc_type.as_str().replace('_', " "), m.format.to_uppercase()),
             )]);
         }
         let name = match self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
