@@ -85,6 +85,21 @@ fn operating_points_and_review() {
     assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("review"), vec!["face_match_uncertain".to_string()]), "{:?}", c.json);
     assert_eq!(h.activate("clerk", &id, 10).status, 409, "a case in review cannot be activated");
 
+    // Several frames: the same person is decided on the mean of the per-frame scores; frames of
+    // two people are refused whatever the document shows.
+    let (_, c) = h.register("clerk", &resident_id(11), ("Hu_Jintao", 2), &[("Hu_Jintao", 4), ("Hu_Jintao", 1)]);
+    assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+    let (_, c) = h.register("clerk", &resident_id(12), ("Hu_Jintao", 2), &[("Hu_Jintao", 4), ("Ai_Sugiyama", 1)]);
+    assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("rejected"), vec!["live_faces_differ".to_string()]), "{:?}", c.json);
+    // Cancelling before the capture ends the registration; a later capture is refused.
+    let s = h.start_registration("clerk", &resident_id(13), &h.photo("Hu_Jintao", 2));
+    let cid = s.json["id"].as_str().unwrap();
+    let cancelled = h.call("POST", &format!("/v1/registrations/{cid}/cancel"), "clerk", None);
+    assert_eq!((cancelled.status, cancelled.json["state"].as_str()), (200, Some("cancelled")));
+    let late = h.call("POST", &format!("/v1/registrations/{cid}/capture"), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    assert_eq!((late.status, late.code()), (409, "capture_already_done"));
+    assert_eq!(h.call("POST", &format!("/v1/registrations/{cid}/cancel"), "clerk", None).status, 409);
+
     let q = h.call("GET", "/v1/reviews", "reviewer", None);
     assert_eq!(q.json["cases"].as_array().unwrap().len(), 1);
     assert_eq!(h.call("GET", "/v1/reviews", "other-reviewer", None).json["cases"].as_array().unwrap().len(), 0);
