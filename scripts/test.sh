@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --all-targets
 ./target/release/simkyc models fetch
+# The console's browser test drives headless Chromium with playwright-core (pinned in package-lock.json).
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix crates/simkyc-server/tests/console --no-audit --no-fund --loglevel=error
+fi
 export SIMKYC_REQUIRE_MODELS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

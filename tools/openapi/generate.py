@@ -59,8 +59,13 @@ schemas={
 j=lambda n: resp("OK", ref(n))
 paths={
  "/healthz":{"get":{"summary":"Liveness and database check (no key needed)","security":[],"responses":{"200":resp("Up"),"503":resp("Database unavailable")}}},
+ "/":{"get":{"summary":"The web console (static page, no key needed; it signs in with a staff key and calls this API)","security":[],"responses":{"200":{"description":"HTML","content":{"text/html":{"schema":S()}}}}}},
+ "/console/{file}":{"get":{"summary":"Console assets: app.js, app.css, zh-CN.json, en.json (no key needed)","security":[],"parameters":[pid("file")],"responses":{"200":resp("Asset"),"404":err("No such file")}}},
  "/openapi.json":{"get":op("This document","any role",{"200":resp("OpenAPI 3 document")})},
  "/metrics":{"get":op("Prometheus metrics","any role",{"200":{"description":"Text exposition format","content":{"text/plain":{"schema":S()}}}})},
+ "/v1/me":{"get":op("The caller's role, operator and store","any role",{"200":resp("Principal",obj({"key_id":S(),"role":S(enum=["clerk","reviewer","auditor","admin"]),"operator":S(),"store":S()},extra=True))})},
+ "/v1/quality":{"post":op("Capture checks on one live frame, stored nowhere (live feedback while framing)","clerk",{"200":resp("Quality",obj({"ok":{"type":"boolean"},"reasons":{"type":"array","items":ref("Reason")},"width":I(),"height":I(),"face":{"type":"object","nullable":True}},extra=True)),
+   "422":err("image_invalid, image_base64_invalid")},obj({"frame":S(format="byte")},["frame"]))},
  "/v1/registrations":{"post":op("Start a registration: document data and photo","clerk",{"201":resp("Created; capture requirements returned",ref("StartResponse")),
    "422":err("document_invalid (with reasons: id_checksum, document_expired, …), image_invalid, image_base64_invalid, document_photo_no_face, document_photo_multiple_faces")},ref("StartRequest"),post=True,tag="registration")},
  "/v1/registrations/{id}":{"get":op("A registration's state and decision (no photos)","clerk, reviewer, auditor, admin",{"200":j("Registration"),"404":err("Not found (or another operator's)")},params=[pid()],tag="registration")},

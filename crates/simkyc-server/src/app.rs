@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::face::{FaceStack, FaceStackError};
 use crate::metrics::Metrics;
 use crate::middleware::{idempotency, limit_body, observe};
-use crate::routes::{admin, audit, ops, registrations, review, sims};
+use crate::routes::{admin, audit, console, me, ops, registrations, review, sims};
 use crate::state::{AppState, Inner};
 use crate::vault::{KeyError, KeySource, Vault};
 
@@ -128,8 +128,12 @@ async fn wrong_method() -> ApiError {
 /// Every (method, path) the API serves; the OpenAPI document is checked against this list.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
+    ("GET", "/"),
+    ("GET", "/console/{file}"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
+    ("GET", "/v1/me"),
+    ("POST", "/v1/quality"),
     ("POST", "/v1/registrations"),
     ("GET", "/v1/registrations/{id}"),
     ("POST", "/v1/registrations/{id}/capture"),
@@ -181,6 +185,8 @@ pub fn router(state: AppState) -> Router {
     let authed = Router::new()
         .route("/openapi.json", get(ops::openapi))
         .route("/metrics", get(ops::metrics))
+        .route("/v1/me", get(me::me))
+        .route("/v1/quality", post(me::quality))
         .route("/v1/registrations", post(registrations::start))
         .route("/v1/registrations/{id}", get(registrations::get))
         .route("/v1/registrations/{id}/capture", post(registrations::capture))
@@ -200,6 +206,8 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(state.clone(), require_key));
     Router::new()
         .route("/healthz", get(ops::healthz))
+        .route("/", get(console::index))
+        .route("/console/{file}", get(console::file))
         .merge(authed)
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)

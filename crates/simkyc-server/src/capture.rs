@@ -37,6 +37,9 @@ impl CaptureMode {
     }
 }
 
+/// Reasons that describe the framing, not the person: the clerk may capture again.
+pub const RETRYABLE: &[&str] = &["live_no_face", "live_multiple_faces", "live_face_too_small", "live_face_cut_off"];
+
 /// Limits the capture checks apply.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct CaptureLimits {

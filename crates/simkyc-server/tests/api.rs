@@ -91,6 +91,23 @@ fn operating_points_and_review() {
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
     let (_, c) = h.register("clerk", &resident_id(12), ("Hu_Jintao", 2), &[("Hu_Jintao", 4), ("Ai_Sugiyama", 1)]);
     assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("rejected"), vec!["live_faces_differ".to_string()]), "{:?}", c.json);
+    // Frames refused for framing (here: no face) keep the registration open twice; the third
+    // capture is decided.
+    let mut blank = Vec::new();
+    image_png(&mut blank);
+    use base64::Engine;
+    let blank = base64::engine::general_purpose::STANDARD.encode(&blank);
+    let s = h.start_registration("clerk", &resident_id(14), &h.photo("Hu_Jintao", 2));
+    let rid = s.json["id"].as_str().unwrap();
+    let body = json!({ "nonce": s.json["capture"]["nonce"], "frames": [blank] });
+    for attempt in 1..=2 {
+        let a = h.call("POST", &format!("/v1/registrations/{rid}/capture"), "clerk", Some(body.clone()));
+        assert_eq!((a.status, a.code()), (422, "capture_quality"), "attempt {attempt}: {:?}", a.json);
+        assert_eq!(a.json["error"]["reasons"][0]["code"], "live_no_face");
+    }
+    let a = h.call("POST", &format!("/v1/registrations/{rid}/capture"), "clerk", Some(body));
+    assert_eq!((a.status, a.json["decision"].as_str(), codes(&a)), (200, Some("rejected"), vec!["live_no_face".to_string()]));
+
     // Cancelling before the capture ends the registration; a later capture is refused.
     let s = h.start_registration("clerk", &resident_id(13), &h.photo("Hu_Jintao", 2));
     let cid = s.json["id"].as_str().unwrap();

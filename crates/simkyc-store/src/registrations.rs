@@ -117,11 +117,13 @@ pub struct RegistrationRow {
     pub updated_at: i64,
     /// Decided (ms).
     pub decided_at: Option<i64>,
+    /// Live captures refused for quality so far.
+    pub capture_attempts: i64,
 }
 
 const COLUMNS: &str = "id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, decision, reasons, message, scores, \
     capture_mode, challenge, doc_photo_enc, live_photo_enc, doc_template_enc, live_template_enc, photos_purged_at, review_comment, reviewed_by, \
-    msisdn, created_at, updated_at, decided_at";
+    msisdn, created_at, updated_at, decided_at, capture_attempts";
 
 fn registration(r: &AnyRow) -> Result<RegistrationRow> {
     Ok(RegistrationRow {
@@ -151,6 +153,7 @@ fn registration(r: &AnyRow) -> Result<RegistrationRow> {
         created_at: get(r, "created_at")?,
         updated_at: get(r, "updated_at")?,
         decided_at: get(r, "decided_at")?,
+        capture_attempts: get(r, "capture_attempts")?,
     })
 }
 
@@ -289,6 +292,26 @@ impl WriteTx {
         .execute(&mut *self.tx)
         .await?;
         self.audit(Some(operator_id), actor, "registration.decided", &subject, v.audit.clone()).await
+    }
+
+    /// Counts a live capture refused for quality; the registration stays `created` so the clerk
+    /// can capture again. Returns the attempts so far.
+    pub async fn record_capture_retry(&mut self, id: &str, operator_id: &str, actor: &str, codes: &[&str]) -> Result<i64> {
+        let done = sqlx::query("UPDATE registrations SET capture_attempts = capture_attempts + 1, updated_at = $1 WHERE id = $2 AND operator_id = $3 AND state = 'created'")
+            .bind(self.now)
+            .bind(id)
+            .bind(operator_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            let state = self.state_of(id, operator_id).await?;
+            return Err(StoreError::Conflict(format!("capture_already_done: registration {id} is {state}")));
+        }
+        let row = sqlx::query("SELECT capture_attempts FROM registrations WHERE id = $1").bind(id).fetch_one(&mut *self.tx).await?;
+        let attempts: i64 = get(&row, "capture_attempts")?;
+        self.audit(Some(operator_id), actor, "registration.capture_retry", &format!("registration:{id}"), serde_json::json!({ "reasons": codes, "attempt": attempts }))
+            .await?;
+        Ok(attempts)
     }
 
     /// A reviewer's decision on a case in review.

@@ -27,8 +27,9 @@ pub struct NewKeyRequest {
 }
 
 /// `POST /v1/admin/keys`: the key is shown once in the answer.
-pub async fn create_key(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(req): ApiJson<NewKeyRequest>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn create_key(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<NewKeyRequest>, ApiError>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     p.require(Permission::Administer)?;
+    let ApiJson(req) = body?;
     let store_id = req.store.unwrap_or_else(|| p.store_id.clone());
     let store = st.store.store(&store_id).await?;
     if store.operator_id != p.operator_id {
@@ -79,8 +80,9 @@ pub struct SettingsRequest {
 }
 
 /// `PUT /v1/admin/settings`.
-pub async fn update_settings(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(req): ApiJson<SettingsRequest>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn update_settings(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<SettingsRequest>, ApiError>) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Administer)?;
+    let ApiJson(req) = body?;
     let op = st.store.operator(&p.operator_id).await?;
     let limit = req.sim_limit.unwrap_or(op.sim_limit);
     if !(1..=1000).contains(&limit) {

@@ -6,3 +6,5 @@ pub mod ops;
 pub mod registrations;
 pub mod review;
 pub mod sims;
+pub mod console;
+pub mod me;

@@ -102,8 +102,9 @@ fn today() -> Date {
 }
 
 /// `POST /v1/registrations`: checks the document and its photo, stores the registration.
-pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(req): ApiJson<StartRequest>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<StartRequest>, ApiError>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     p.require(Permission::Register)?;
+    let ApiJson(req) = body?;
     let doc = match req.document.validate(today()) {
         Ok(d) => d,
         Err(reasons) => {
@@ -201,6 +202,9 @@ fn fused(frames: &[&[f32]]) -> Option<Vec<f32>> {
     Some(sum)
 }
 
+/// Captures a registration may take when frames are refused for quality; the last is decided.
+pub const MAX_CAPTURE_ATTEMPTS: i64 = 3;
+
 fn score_text(x: f32) -> String {
     format!("{x:.4}")
 }
@@ -210,9 +214,10 @@ pub async fn capture(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<CaptureRequest>,
+    body: Result<ApiJson<CaptureRequest>, ApiError>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Register)?;
+    let ApiJson(req) = body?;
     let reg = st.store.registration(&id, &p.operator_id).await?;
     if reg.state != RegistrationState::Created.as_str() {
         return Err(ApiError::conflict("capture_already_done", format!("registration {id} is {}; a capture is accepted once, start a new registration", reg.state)));
@@ -239,6 +244,24 @@ pub async fn capture(
     let mode = CaptureMode::parse(&reg.capture_mode).unwrap_or(CaptureMode::Passive);
     let limits = CaptureLimits { min_eye_px: st.config.min_live_eye_px, same_person: st.face.points.default };
     let capture_reasons = capture::check(mode, &limits, &frames);
+    // Poor framing is not a verdict on the customer: refuse the frames and let the clerk capture
+    // again, a few times, before the registration is decided.
+    if !capture_reasons.is_empty() && capture_reasons.iter().all(|r| capture::RETRYABLE.contains(&r.code.as_str())) && reg.capture_attempts + 1 < MAX_CAPTURE_ATTEMPTS {
+        let codes: Vec<&str> = capture_reasons.iter().map(|r| r.code.as_str()).collect();
+        let mut w = st.store.write().await?;
+        let attempts = w.record_capture_retry(&id, &p.operator_id, &p.actor(), &codes).await?;
+        w.commit().await?;
+        for r in &capture_reasons {
+            st.metrics.reasons.with_label_values(&[r.code.as_str()]).inc();
+        }
+        let left = MAX_CAPTURE_ATTEMPTS - attempts;
+        let mut e = ApiError::unprocessable(
+            "capture_quality",
+            format!("{}; capture again ({left} attempt(s) left before the registration is decided)", capture_reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; ")),
+        );
+        e.reasons = capture_reasons;
+        return Err(e);
+    }
     let embeddings: Vec<&[f32]> = frames.iter().filter_map(|f| f.subject.as_ref().map(|s| s.embedding.as_slice())).collect();
 
     let doc_template = match &reg.doc_template_enc {
@@ -338,9 +361,10 @@ pub async fn activate(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<ActivateRequest>,
+    body: Result<ApiJson<ActivateRequest>, ApiError>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Register)?;
+    let ApiJson(req) = body?;
     let sim_err = |e: simkyc_sim::SimError| ApiError::unprocessable(e.code(), e.to_string());
     let msisdn = simkyc_sim::msisdn(&req.msisdn).map_err(sim_err)?;
     let iccid = simkyc_sim::iccid(&req.iccid).map_err(sim_err)?;

@@ -86,9 +86,10 @@ pub async fn decide(
     State(st): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<ReviewDecision>,
+    body: Result<ApiJson<ReviewDecision>, ApiError>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::DecideReview)?;
+    let ApiJson(req) = body?;
     let approve = match req.decision.as_str() {
         "approve" => true,
         "reject" => false,

@@ -44,8 +44,9 @@ pub struct LookupRequest {
 
 /// `POST /v1/subscribers/lookup`: the numbers registered to a document at this operator (a POST,
 /// so the document number stays out of URLs and access logs).
-pub async fn lookup(State(st): State<AppState>, Extension(p): Extension<Principal>, ApiJson(req): ApiJson<LookupRequest>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn lookup(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<LookupRequest>, ApiError>) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::LookupSubscriber)?;
+    let ApiJson(req) = body?;
     let mut number = req.document.number.trim().to_string();
     if req.document.doc_type == DocumentType::CnResidentId {
         let today = simkyc_docs::Date::today_utc();
