@@ -5,7 +5,8 @@
 // It walks: sign-in (Chinese by default, English toggle), live ID validation, a registration
 // with an lfw-dev document photo and a live capture from the fake camera (a decision with
 // reasons), a registration whose document photo is a frame of the same clip (then SIM
-// activation when approved), the review flow, lookup, and access denied for a role. Exit code
+// activation when approved), the review flow, lookup, settings from the keyboard, and access
+// denied for a role. Exit code
 // 0 when every check holds.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
@@ -76,6 +77,7 @@ await number.fill('11010519491231002X');
 await page.locator('#doc-number-check').filter({ hasText: '号码有效' }).waitFor();
 await page.getByLabel('姓名（与证件一致）').fill('张三');
 await page.getByLabel('长期有效').check();
+await shot(page, '03-document-form');
 await page.locator('#doc-photo-file').setInputFiles(env('DOC_PHOTO_LFW'));
 await page.locator('#doc-photo-preview:not([hidden])').waitFor();
 await shot(page, '03-document');
@@ -161,6 +163,22 @@ await page.locator('#review-case[hidden]').waitFor({ state: 'attached' });
 await page.waitForFunction((n) => document.querySelectorAll('#review-list tr').length === n - 1, cases);
 await signOut();
 log('review: ok');
+
+// 7. Admin: settings, changed from the keyboard.
+await signIn(env('KEY_ADMIN'));
+await page.locator('#page-settings').waitFor();
+await page.locator('#settings-facts dd').first().waitFor();
+assert.equal(await page.locator('#set-limit').inputValue(), '5');
+await page.locator('#set-limit').focus();
+await page.keyboard.press('Control+A');
+await page.keyboard.type('3');
+await page.keyboard.press('Enter');
+await page.locator('#settings-result').filter({ hasText: '已保存' }).waitFor();
+const limit = await page.evaluate(async (key) => (await (await fetch('/v1/admin/settings', { headers: { Authorization: 'Bearer ' + key } })).json()).sim_limit, env('KEY_ADMIN'));
+assert.equal(limit, 3);
+await shot(page, '09-settings');
+await signOut();
+log('settings: ok');
 
 assert.deepEqual(errors, [], 'no script errors in the page');
 await browser.close();
