@@ -5,7 +5,7 @@
 
 const $ = (sel) => document.querySelector(sel);
 const $$ = (sel) => Array.from(document.querySelectorAll(sel));
-const state = { key: sessionStorage.getItem('simkyc.key') || '', me: null, lang: localStorage.getItem('simkyc.lang') || 'zh-CN', messages: {}, reg: null, stream: null, cameraPurpose: 'live', qualityTimer: null, qualityBusy: false, docPhoto: null, auditAfter: 0, caseId: null };
+const state = { key: sessionStorage.getItem('simkyc.key') || '', me: null, lang: localStorage.getItem('simkyc.lang') || 'zh-CN', messages: {}, reg: null, stream: null, cameraPurpose: 'live', qualityTimer: null, qualityBusy: false, capturing: false, docPhoto: null, auditAfter: 0, caseId: null };
 
 // ---------- messages ----------
 function t(key, vars) {
@@ -184,8 +184,13 @@ async function startCamera() {
     flash(t('capture.no_camera'));
     return false;
   }
-  $('#video').srcObject = state.stream;
-  await new Promise((ok) => { if ($('#video').readyState >= 2) ok(); else $('#video').onloadeddata = () => ok(); });
+  const v = $('#video');
+  v.srcObject = state.stream;
+  // Wait until the new stream really delivers frames (a restarted stream starts black).
+  await v.play().catch(() => {});
+  const started = v.currentTime;
+  for (let i = 0; i < 100 && (v.readyState < 2 || v.currentTime <= started || !v.videoWidth); i++) await sleep(50);
+  await sleep(200);
   return true;
 }
 function stopCamera() {
@@ -203,10 +208,12 @@ function grabFrame(quality) {
   return c.toDataURL('image/jpeg', quality || 0.9);
 }
 async function checkQuality() {
-  if (state.qualityBusy || !state.stream || state.cameraPurpose !== 'live') return;
+  if (state.qualityBusy || state.capturing || !state.stream || state.cameraPurpose !== 'live') return;
   state.qualityBusy = true;
   try {
     const r = await api('POST', '/v1/quality', { frame: grabFrame(0.8) });
+    // A capture started meanwhile owns the feedback line now.
+    if (state.capturing || !state.stream) return;
     const q = $('#quality');
     if (r.status !== 200) {
       q.textContent = errorText(r.json);
@@ -247,19 +254,28 @@ async function submitDocument(ev) {
     flash('');
     state.reg = r.json;
     state.cameraPurpose = 'live';
-    showStep('capture');
-    $('#capture-instruction').textContent = t('capture.instruction');
-    if (await startCamera()) state.qualityTimer = setInterval(checkQuality, 1000);
+    openCaptureStep(t('capture.instruction'));
+    if (await startCamera()) {
+      $('#capture-btn').disabled = false;
+      state.qualityTimer = setInterval(checkQuality, 1000);
+    }
   } finally {
     $('#doc-submit').disabled = false;
   }
 }
 async function takeDocumentPhotoWithCamera() {
   state.cameraPurpose = 'document';
+  openCaptureStep(t('capture.document_instruction'));
+  if (await startCamera()) $('#capture-btn').disabled = false;
+}
+// Shows the capture step with fresh feedback; Capture stays disabled until the camera streams.
+function openCaptureStep(instruction) {
   showStep('capture');
-  $('#capture-instruction').textContent = t('capture.document_instruction');
+  $('#capture-instruction').textContent = instruction;
   $('#quality').textContent = '';
-  await startCamera();
+  $('#quality').className = 'quality';
+  $('.guide').classList.remove('ok');
+  $('#capture-btn').disabled = true;
 }
 async function capture() {
   const btn = $('#capture-btn');
@@ -271,6 +287,7 @@ async function capture() {
     return;
   }
   btn.disabled = true;
+  state.capturing = true;
   clearInterval(state.qualityTimer);
   try {
     const frames = [];
@@ -283,6 +300,7 @@ async function capture() {
     const r = await api('POST', '/v1/registrations/' + state.reg.id + '/capture', { nonce: state.reg.capture.nonce, frames });
     if (r.status === 422 && r.json.error && r.json.error.code === 'capture_quality') {
       // Poor framing: the registration stays open; show why and let the clerk capture again.
+      console.info('capture refused:', r.json.error.message);
       const q = $('#quality');
       q.textContent = t('capture.again') + ' ' + r.json.error.reasons.map(reasonText).join('；');
       q.className = 'quality bad';
@@ -296,6 +314,7 @@ async function capture() {
     }
     showResult(r.json);
   } finally {
+    state.capturing = false;
     btn.disabled = false;
   }
 }

@@ -27,6 +27,7 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 800 
 const page = await context.newPage();
 const errors = [];
 page.on('pageerror', (e) => errors.push(String(e)));
+page.on('console', (m) => { if (m.type() === 'info') log('page:', m.text()); });
 page.on('console', (m) => { if (m.type() === 'error' && !/401|403|404|409|422/.test(m.text())) errors.push(m.text()); });
 
 async function signIn(key) {
@@ -38,6 +39,25 @@ async function signIn(key) {
 async function signOut() {
   await page.locator('#signout').click();
   await page.locator('#page-signin').waitFor();
+}
+
+// Presses Capture until the registration is decided: frames refused for framing keep it open.
+async function captureUntilDecided() {
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('#quality.ok').waitFor({ timeout: 30000 });
+    await page.getByRole('button', { name: '拍照', exact: true }).click();
+    const handle = await page.waitForFunction(() => {
+      if (!document.querySelector('[data-step-panel="result"]').hidden) return 'decided';
+      if (document.querySelector('#quality').textContent.startsWith('未拍好')) return 'again';
+      const flash = document.querySelector('#flash');
+      return flash.hidden ? false : 'error: ' + flash.textContent;
+    }, null, { timeout: 60000 });
+    const outcome = await handle.jsonValue();
+    assert.ok(!outcome.startsWith('error'), outcome);
+    log('capture attempt', attempt, outcome, outcome === 'again' ? await page.locator('#quality').textContent() : '');
+    if (outcome === 'decided') return;
+    assert.ok(attempt < 3, 'decided by the third attempt');
+  }
 }
 
 // 1. Sign-in page, Chinese by default; English toggle; a wrong key is refused.
@@ -83,10 +103,9 @@ await page.locator('#doc-photo-preview:not([hidden])').waitFor();
 await shot(page, '03-document');
 await page.getByRole('button', { name: '核验证件并继续' }).click();
 await page.locator('[data-step-panel="capture"]:not([hidden])').waitFor();
-await page.locator('#quality').filter({ hasText: /./ }).waitFor({ timeout: 20000 });
+await page.locator('#quality.ok').waitFor({ timeout: 30000 });
 await shot(page, '04-live-capture');
-await page.getByRole('button', { name: '拍照', exact: true }).click();
-await page.locator('[data-step-panel="result"]:not([hidden])').waitFor({ timeout: 30000 });
+await captureUntilDecided();
 const first = await page.locator('#result-title').getAttribute('class');
 assert.ok(['approved', 'rejected', 'review'].includes(first), 'a decision is shown: ' + first);
 if (first !== 'approved') assert.ok(await page.locator('#result-reasons li').count() > 0, 'reasons are shown');
@@ -108,18 +127,7 @@ await page.locator('#doc-photo-file').setInputFiles(env('DOC_PHOTO_CLIP'));
 await page.locator('#doc-photo-preview:not([hidden])').waitFor();
 await page.getByRole('button', { name: '核验证件并继续' }).click();
 await page.locator('[data-step-panel="capture"]:not([hidden])').waitFor();
-// Capture; frames refused for framing keep the registration open and may be captured again.
-for (let attempt = 1; ; attempt++) {
-  await page.locator('#quality.ok').waitFor({ timeout: 20000 });
-  await page.getByRole('button', { name: '拍照', exact: true }).click();
-  const outcome = await Promise.race([
-    page.locator('[data-step-panel="result"]:not([hidden])').waitFor({ timeout: 30000 }).then(() => 'decided'),
-    page.locator('#quality.bad').filter({ hasText: '未拍好' }).waitFor({ timeout: 30000 }).then(() => 'again'),
-  ]);
-  log('capture attempt', attempt, outcome);
-  if (outcome === 'decided') break;
-  assert.ok(attempt < 3, 'decided by the third attempt');
-}
+await captureUntilDecided();
 const second = await page.locator('#result-title').getAttribute('class');
 log('registration with a document photo from the clip: decision', second, await page.locator('#result-reasons').textContent());
 assert.ok(['approved', 'review'].includes(second), 'the same person is not rejected: ' + second);
