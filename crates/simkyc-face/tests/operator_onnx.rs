@@ -91,7 +91,7 @@ fn operator_embedder_runs_through_the_manifest() {
         sha256: simkyc_models::cache::sha256_bytes(&onnx),
         license: "test".into(),
         source: Source { registry: "operator".into(), package: String::new(), version: String::new(), member: String::new(), sha256: String::new(), converted_by: String::new() },
-        input: Some(InputSpec { width: SIZE as u32, height: SIZE as u32, color: ColorOrder::Bgr, mean: [127.5; 3], scale: 1.0 / 128.0 }),
+        input: Some(InputSpec { width: SIZE as u32, height: SIZE as u32, color: ColorOrder::Bgr, mean: [127.5; 3], scale: 1.0 / 128.0, layout: Default::default() }),
         output: OutputSpec::Embedding { dim: OUT as u32 },
         alignment: Some(AlignmentSpec { template: "arcface-5pt".into(), padding: 0.0 }),
     });

