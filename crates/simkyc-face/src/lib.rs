@@ -8,7 +8,9 @@ pub mod detect;
 pub mod embed;
 pub mod engine;
 pub mod image_ops;
+pub mod liveness;
 pub mod onnx;
+pub mod quality;
 
 pub use engine::{EngineOptions, FaceAnalysis, FaceEngine, Subject, Timings};
 

@@ -3,6 +3,8 @@
 mod cmd_compare;
 mod cmd_document;
 mod cmd_eval;
+mod cmd_liveness;
+mod cmd_quality;
 mod cmd_models;
 mod cmd_serve;
 mod engine_setup;
@@ -63,6 +65,10 @@ enum Command {
     Document(cmd_document::DocumentArgs),
     /// Train the embedding adaptation on East-Asian development identities (writes an adaptation file).
     Adapt(cmd_eval::AdaptArgs),
+    /// Capture-quality checks of images (size, sharpness, exposure, pose), with the measures.
+    Quality(cmd_quality::QualityArgs),
+    /// Passive liveness scores of faces in images, or their evaluation on real/fake crops.
+    Liveness(cmd_liveness::LivenessArgs),
     /// Run the registration service (REST API and web console).
     Serve(cmd_serve::ServeArgs),
     /// Staff keys, operators and stores.
@@ -118,6 +124,8 @@ fn main() -> ExitCode {
         Command::Adapt(a) => cmd_eval::run_adapt(a),
         Command::Document(a) => cmd_document::run(a),
         Command::Serve(a) => cmd_serve::serve(a),
+        Command::Liveness(a) => cmd_liveness::run(a),
+        Command::Quality(a) => cmd_quality::run(a),
         Command::Admin { cmd } => cmd_serve::admin(cmd),
         Command::Audit { cmd: AuditCmd::Verify(s) } => cmd_serve::audit_verify(s),
         Command::Keys { cmd: KeysCmd::Rotate(s) } => cmd_serve::keys_rotate(s),

@@ -1,0 +1,69 @@
+//! `simkyc quality`: the capture-quality checks on images, with the measured values.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use simkyc_face::quality::{assess, measure, QualityIssue, QualityLimits};
+
+use crate::engine_setup::load_engine_raw;
+use crate::EngineArgs;
+
+/// Options of `simkyc quality`.
+#[derive(clap::Args, Debug)]
+pub struct QualityArgs {
+    /// Images to check.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Judge as document photos (looser limits) instead of live captures.
+    #[arg(long)]
+    document: bool,
+    /// Print one JSON object per image.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// Runs the command; exits 0 when every image passes, 1 otherwise.
+pub fn run(a: QualityArgs) -> Result<ExitCode> {
+    let engine = load_engine_raw(&a.engine)?;
+    let (limits, prefix) = if a.document { (QualityLimits::DOCUMENT, "document") } else { (QualityLimits::LIVE, "live") };
+    let mut all_ok = true;
+    for p in &a.images {
+        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+        let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
+        let analysis = engine.analyze(&img)?;
+        let mut reasons: Vec<QualityIssue> = Vec::new();
+        let measures = analysis.subject.as_ref().map(|s| measure(&img, s));
+        match (&analysis.subject, analysis.faces.len()) {
+            (None, _) => reasons.push(QualityIssue { code: format!("{prefix}_no_face"), message: "no face found: face the camera in good light".into() }),
+            (Some(s), _) => {
+                let width = s.face.right - s.face.left;
+                let comparable = analysis.faces.iter().filter(|b| b.right - b.left >= 0.5 * width).count();
+                if comparable > 1 {
+                    reasons.push(QualityIssue { code: format!("{prefix}_multiple_faces"), message: format!("{comparable} faces in view: only the customer") });
+                }
+                let margin = 0.02 * img.width().min(img.height()) as f64;
+                if s.face.left < -margin || s.face.top < -margin || s.face.right > img.width() as f64 + margin || s.face.bottom > img.height() as f64 + margin {
+                    reasons.push(QualityIssue { code: format!("{prefix}_face_cut_off"), message: "the face is cut off by the edge: centre it".into() });
+                }
+                if let Some(m) = &measures {
+                    reasons.extend(assess(m, &limits, prefix));
+                }
+            }
+        }
+        let ok = reasons.is_empty();
+        all_ok &= ok;
+        if a.json {
+            let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+            println!("{}", serde_json::json!({ "image": p.display().to_string(), "ok": ok, "reasons": codes, "messages": reasons, "faces": analysis.faces.len(), "measures": measures, "limits": limits }));
+        } else {
+            println!("{}: {}", p.display(), if ok { "ok".to_string() } else { reasons.iter().map(|r| format!("{} ({})", r.code, r.message)).collect::<Vec<_>>().join("; ") });
+            if let Some(m) = measures {
+                println!("  eyes {:.0} px, sharpness {:.0}, brightness {:.0}, clipped {:.2}, roll {:.1}°, yaw {:.2}, pitch {:.2}", m.inter_eye_px, m.sharpness, m.brightness, m.clipped, m.roll_deg, m.yaw, m.pitch);
+            }
+        }
+    }
+    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
