@@ -5,8 +5,12 @@
 
 use serde::Serialize;
 use simkyc_face::embed::cosine;
+use simkyc_face::liveness::PASSIVE_THRESHOLD;
+use simkyc_face::quality::{assess, QualityLimits};
 use simkyc_face::FaceAnalysis;
 use simkyc_workflow::{Reason, Severity};
+
+use crate::face::Analysed;
 
 /// How live frames are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,7 +42,11 @@ impl CaptureMode {
 }
 
 /// Reasons that describe the framing, not the person: the clerk may capture again.
-pub const RETRYABLE: &[&str] = &["live_no_face", "live_multiple_faces", "live_face_too_small", "live_face_cut_off"];
+pub const RETRYABLE: &[&str] =
+    &["live_no_face", "live_multiple_faces", "live_face_too_small", "live_face_cut_off", "live_blurry", "live_underexposed", "live_overexposed", "live_pose"];
+
+/// Code of a failed passive liveness check (a verdict, not retryable; counts towards lockout).
+pub const LIVENESS_FAILED: &str = "liveness_failed";
 
 /// Limits the capture checks apply.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -60,40 +68,60 @@ pub fn comparable_faces(f: &FaceAnalysis, subject: &simkyc_face::Subject) -> usi
     f.faces.iter().filter(|b| (b.right - b.left) >= 0.5 * width).count().max(1)
 }
 
-/// Checks the analysed live frames; every problem is a refusing reason with guidance.
-pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[FaceAnalysis]) -> Vec<Reason> {
+/// Checks the analysed live frames; every problem is a refusing reason with guidance. In
+/// `passive` mode: one customer-sized face per frame, not cut off, sharp, well exposed, facing
+/// the camera, the same person in every frame, and the mean passive liveness score at or above
+/// its threshold (the score itself is never shown to the customer).
+pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[Analysed]) -> Vec<Reason> {
     let mut out = Vec::new();
-    for (i, f) in frames.iter().enumerate() {
+    for (i, a) in frames.iter().enumerate() {
+        let f = &a.analysis;
         let n = i + 1;
-        if f.faces.is_empty() || f.subject.is_none() {
+        let Some(s) = &f.subject else {
             out.push(reason("live_no_face", format!("frame {n}: no face found; the customer should face the camera in good light")));
             continue;
-        }
+        };
         if mode == CaptureMode::Off {
             continue;
         }
-        if let Some(s) = &f.subject {
-            let faces = comparable_faces(f, s);
-            if faces > 1 {
-                out.push(reason("live_multiple_faces", format!("frame {n}: {faces} faces in view; only the customer may be in the picture")));
-            }
-            if s.inter_eye_px < limits.min_eye_px {
-                out.push(reason("live_face_too_small", format!("frame {n}: the face is too small ({:.0} px between the eyes, at least {:.0}); move closer", s.inter_eye_px, limits.min_eye_px)));
-            }
-            let b = &s.face;
-            let margin = 0.02 * f.width.min(f.height) as f64;
-            if b.left < -margin || b.top < -margin || b.right > f.width as f64 + margin || b.bottom > f.height as f64 + margin {
-                out.push(reason("live_face_cut_off", format!("frame {n}: the face is cut off by the edge of the picture; centre it")));
+        let faces = comparable_faces(f, s);
+        if faces > 1 {
+            out.push(reason("live_multiple_faces", format!("frame {n}: {faces} faces in view; only the customer may be in the picture")));
+        }
+        let b = &s.face;
+        let margin = 0.02 * f.width.min(f.height) as f64;
+        if b.left < -margin || b.top < -margin || b.right > f.width as f64 + margin || b.bottom > f.height as f64 + margin {
+            out.push(reason("live_face_cut_off", format!("frame {n}: the face is cut off by the edge of the picture; centre it")));
+        }
+        if let Some(q) = &a.quality {
+            let quality_limits = QualityLimits { min_eye_px: limits.min_eye_px, ..QualityLimits::LIVE };
+            for issue in assess(q, &quality_limits, "live") {
+                out.push(reason(&issue.code, format!("frame {n}: {}", issue.message)));
             }
         }
     }
     if mode == CaptureMode::Passive {
-        let embs: Vec<&Vec<f32>> = frames.iter().filter_map(|f| f.subject.as_ref().map(|s| &s.embedding)).collect();
+        let embs: Vec<&Vec<f32>> = frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| &s.embedding)).collect();
         let differ = embs.iter().enumerate().any(|(i, a)| embs[i + 1..].iter().any(|b| cosine(a, b) < limits.same_person));
         if differ {
             out.push(reason("live_faces_differ", "the frames do not show the same person; capture again with only the customer in view".into()));
         }
+        // Liveness is judged only on usable frames: a quality problem is fixed first.
+        if out.is_empty() {
+            if let Some(score) = mean_liveness(frames) {
+                if score < PASSIVE_THRESHOLD {
+                    out.push(reason(LIVENESS_FAILED, "the live capture did not pass the liveness check (photo, screen or mask suspected)".into()));
+                }
+            }
+        }
     }
-    out.dedup_by(|a, b| a.code == b.code && a.code == "live_faces_differ");
+    out.sort_by_key(|r| r.code.clone());
+    out.dedup_by(|a, b| a.code == b.code);
     out
+}
+
+/// Mean passive liveness score over the frames that have one.
+pub fn mean_liveness(frames: &[Analysed]) -> Option<f32> {
+    let v: Vec<f32> = frames.iter().filter_map(|f| f.liveness.map(|s| s.passive())).collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f32>() / v.len() as f32)
 }

@@ -50,6 +50,10 @@ pub struct Config {
     pub idempotency_hours: u32,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Failed liveness checks from one device (API key) that lock it out…
+    pub lockout_failures: usize,
+    /// …within this many seconds (and for this long after the first of them).
+    pub lockout_window_secs: u64,
 }
 
 /// The default data directory: `$XDG_DATA_HOME/simkyc/data` or `~/.local/share/simkyc/data`.
@@ -83,6 +87,8 @@ impl Default for Config {
             inference_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             idempotency_hours: 24,
             log_format: "text".into(),
+            lockout_failures: 5,
+            lockout_window_secs: 180,
         }
     }
 }

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use simkyc_eval::calibration::Thresholds;
 use simkyc_face::adapt::Adaptation;
+use simkyc_face::liveness::{LivenessScores, PassiveLiveness};
+use simkyc_face::quality::{measure, QualityMeasures};
 use simkyc_face::{EngineOptions, FaceAnalysis, FaceEngine, FaceError};
 use simkyc_models::manifest::Manifest;
 use simkyc_workflow::MatchPoints;
@@ -36,6 +38,8 @@ pub struct FaceStack {
     pub engine: Arc<FaceEngine>,
     /// Calibrated operating points.
     pub points: MatchPoints,
+    /// Passive presentation-attack detection.
+    pub liveness: Arc<PassiveLiveness>,
     /// The calibration they come from.
     pub thresholds: Thresholds,
     gate: Semaphore,
@@ -64,21 +68,43 @@ impl FaceStack {
             )));
         }
         let points = MatchPoints { default: t.default.threshold, strict: t.strict.threshold };
-        Ok(FaceStack { engine: Arc::new(engine), points, thresholds: t, gate: Semaphore::new(parallel.max(1)) })
+        let liveness = PassiveLiveness::load(models_dir, &manifest)
+            .map_err(|e| models(&e))?
+            .ok_or_else(|| models(&"the liveness models (human-antispoof, human-liveness) are not installed"))?;
+        Ok(FaceStack { engine: Arc::new(engine), points, liveness: Arc::new(liveness), thresholds: t, gate: Semaphore::new(parallel.max(1)) })
     }
 
-    /// Analyses images on the blocking pool, at most `inference_threads` at once overall.
-    pub async fn analyze_all(&self, images: Vec<Vec<u8>>) -> Result<Vec<Result<FaceAnalysis, FaceError>>, ApiError> {
+    /// Analyses images on the blocking pool, at most `inference_threads` at once overall: faces,
+    /// the subject's embedding, its quality measures and passive liveness scores.
+    pub async fn analyze_all(&self, images: Vec<Vec<u8>>) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
         let mut out = Vec::with_capacity(images.len());
         for bytes in images {
             let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
-            let engine = self.engine.clone();
-            let r = tokio::task::spawn_blocking(move || engine.analyze_bytes(&bytes)).await.map_err(|e| ApiError::internal("face analysis", &e))?;
+            let (engine, liveness) = (self.engine.clone(), self.liveness.clone());
+            let r = tokio::task::spawn_blocking(move || -> Result<Analysed, FaceError> {
+                let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
+                let analysis = engine.analyze(&img)?;
+                let quality = analysis.subject.as_ref().map(|s| measure(&img, s));
+                let live = analysis.subject.as_ref().map(|s| liveness.score(&img, &s.face)).transpose()?;
+                Ok(Analysed { analysis, quality, liveness: live })
+            })
+            .await
+            .map_err(|e| ApiError::internal("face analysis", &e))?;
             drop(permit);
             out.push(r);
         }
         Ok(out)
     }
+}
+
+/// One analysed image: faces and subject, and the subject's quality and liveness.
+pub struct Analysed {
+    /// Detection, landmarks, embedding.
+    pub analysis: FaceAnalysis,
+    /// Quality of the subject's face.
+    pub quality: Option<QualityMeasures>,
+    /// Passive liveness of the subject's face.
+    pub liveness: Option<LivenessScores>,
 }
 
 /// Maps an image that could not be analysed to an API error naming the field.

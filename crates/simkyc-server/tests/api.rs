@@ -89,8 +89,10 @@ fn operating_points_and_review() {
     // two people are refused whatever the document shows.
     let (_, c) = h.register("clerk", &resident_id(11), ("Hu_Jintao", 2), &[("Hu_Jintao", 4), ("Hu_Jintao", 1)]);
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+    h.set_capture_mode("passive");
     let (_, c) = h.register("clerk", &resident_id(12), ("Hu_Jintao", 2), &[("Hu_Jintao", 4), ("Ai_Sugiyama", 1)]);
     assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("rejected"), vec!["live_faces_differ".to_string()]), "{:?}", c.json);
+    h.set_capture_mode("off");
     // Frames refused for framing (here: no face) keep the registration open twice; the third
     // capture is decided.
     let mut blank = Vec::new();
@@ -429,7 +431,33 @@ fn metrics_and_openapi() {
 }
 
 impl Harness {
+    fn set_capture_mode(&self, mode: &str) {
+        let a = self.call("PUT", "/v1/admin/settings", "admin", Some(json!({ "capture_mode": mode })));
+        assert_eq!(a.status, 200, "{:?}", a.json);
+    }
+
     fn agent_get_text(&self, path: &str, who: &str) -> String {
         ureq::get(&format!("{}{path}", self.base)).set("Authorization", &format!("Bearer {}", self.key(who))).call().unwrap().into_string().unwrap()
     }
+}
+
+#[test]
+fn passive_liveness_refuses_photos_of_photos_and_locks_the_device_out() {
+    let Some(h) = Harness::sqlite() else { return };
+    h.set_capture_mode("passive");
+    // lfw-dev images are press photographs: held up to a camera they are presentation attacks.
+    for i in 0..5 {
+        let (_, c) = h.register("clerk", &resident_id(80 + i), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+        assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("rejected"), vec!["liveness_failed".to_string()]), "{:?}", c.json);
+        assert!(!c.json.to_string().contains("liveness\":"), "no raw liveness score for the customer: {}", c.json);
+    }
+    // Five failures within three minutes lock this device (key) out; another clerk is not affected.
+    let s = h.start_registration("clerk", &resident_id(90), &h.photo("Hu_Jintao", 2));
+    let locked = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    assert_eq!((locked.status, locked.code()), (429, "liveness_lockout"), "{:?}", locked.json);
+    let (_, c) = h.register("clerk2", &resident_id(91), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+    assert_eq!(c.status, 200);
+    // The failed attempt's frame is kept for review within the retention period.
+    let row = h.rt.block_on(h.running.as_ref().unwrap().state.store.registrations_in_state("default", simkyc_workflow::RegistrationState::Rejected, 10)).unwrap();
+    assert!(row.iter().all(|r| r.live_photo_enc.is_some()));
 }

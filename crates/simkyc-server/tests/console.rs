@@ -105,12 +105,15 @@ fn console_end_to_end_in_headless_chromium() {
     let y4m = work.path().join("camera.y4m");
     let doc_clip = work.path().join("document-from-clip.jpg");
     let s = |p: &Path| p.to_str().unwrap().to_string();
-    // The fake camera: 1.5 s of the real clip (10.0–11.5 s, the customer facing the camera), 640×480 at 15 fps, looped by Chromium.
-    ffmpeg(&ffmpeg_bin, &["-ss", "10.0", "-t", "1.5", "-i", &s(&clip), "-r", "15", "-pix_fmt", "yuv420p", &s(&y4m)]);
+    // The fake camera: 1 s of the real clip (10.8–11.8 s: the customer facing the camera), 640×480 at 15 fps, looped by Chromium.
+    ffmpeg(&ffmpeg_bin, &["-ss", "10.8", "-t", "1.0", "-i", &s(&clip), "-r", "15", "-pix_fmt", "yuv420p", &s(&y4m)]);
     ffmpeg(&ffmpeg_bin, &["-ss", "0.5", "-i", &s(&clip), "-frames:v", "1", &s(&doc_clip)]);
     // A case waiting for review, prepared through the API (Zhu_Rongji 1 → 4 scores in the review band).
     let (_, c) = h.register("clerk2", &resident_id(900), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 4)]);
     assert_eq!(c.json["decision"], "review", "{:?}", c.json);
+    // A real deployment's mode: frame quality and passive liveness.
+    let m = h.call("PUT", "/v1/admin/settings", "admin", Some(serde_json::json!({ "capture_mode": "passive" })));
+    assert_eq!(m.status, 200);
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-e2e");
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new(node)

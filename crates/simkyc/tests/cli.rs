@@ -256,3 +256,53 @@ fn serve_answers_and_shuts_down_gracefully() {
     #[cfg(not(unix))]
     let _ = child.kill();
 }
+
+#[test]
+fn liveness_eval_on_pad_dev_reports_apcer_and_bpcer() {
+    let Some(d) = data_dir() else { return };
+    if !models_installed() {
+        return;
+    }
+    let out = simkyc().args(["liveness", "--json", "--eval"]).arg(d.join("pad-dev")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let antispoof = report.as_array().unwrap().iter().find(|r| r["score"] == "antispoof").unwrap();
+    assert_eq!((antispoof["real"].as_u64(), antispoof["fake"].as_u64()), (Some(214), Some(617)));
+    assert!(antispoof["auc"].as_f64().unwrap() > 0.95, "{antispoof}");
+    // At the service's threshold (the first listed): measured APCER 0.16, BPCER 0.04.
+    let at = &antispoof["at"][0];
+    assert!(at["apcer"].as_f64().unwrap() < 0.25 && at["bpcer"].as_f64().unwrap() < 0.10, "{at}");
+}
+
+#[test]
+fn quality_flags_blur_darkness_and_missing_faces() {
+    let Some(d) = data_dir() else { return };
+    if !models_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sharp = d.join("lfw-dev/images/Hu_Jintao/Hu_Jintao_0004.jpg");
+    let img = image::open(&sharp).unwrap().to_rgb8();
+    image::imageops::blur(&img, 3.0).save(dir.path().join("blurred.png")).unwrap();
+    let mut dark = img.clone();
+    dark.pixels_mut().for_each(|p| p.0.iter_mut().for_each(|v| *v /= 5));
+    dark.save(dir.path().join("dark.png")).unwrap();
+    image::RgbImage::from_pixel(200, 200, image::Rgb([90, 90, 90])).save(dir.path().join("blank.png")).unwrap();
+    let out = simkyc()
+        .args(["quality", "--json"])
+        .arg(&sharp)
+        .arg(dir.path().join("blurred.png"))
+        .arg(dir.path().join("dark.png"))
+        .arg(dir.path().join("blank.png"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "some images fail");
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows[0]["ok"], true, "{}", rows[0]);
+    assert!(rows[0]["measures"]["sharpness"].as_f64().unwrap() > 1.0);
+    assert_eq!(rows[1]["reasons"], serde_json::json!(["live_blurry"]), "{}", rows[1]);
+    assert!(rows[2]["reasons"].as_array().unwrap().contains(&serde_json::json!("live_underexposed")), "{}", rows[2]);
+    assert_eq!(rows[3]["reasons"], serde_json::json!(["live_no_face"]));
+    let doc = simkyc().args(["quality", "--json", "--document"]).arg(&sharp).output().unwrap();
+    assert!(doc.status.success());
+}

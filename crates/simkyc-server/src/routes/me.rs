@@ -35,7 +35,9 @@ pub async fn quality(State(st): State<AppState>, Extension(p): Extension<Princip
     let a = st.face.analyze_all(vec![bytes]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
     let a = a.map_err(|e| image_error("frame", &e))?;
     let limits = CaptureLimits { min_eye_px: st.config.min_live_eye_px, same_person: st.face.points.default };
-    let reasons = capture::check(CaptureMode::Passive, &limits, std::slice::from_ref(&a));
-    let face = a.subject.as_ref().map(|s| json!({ "left": s.face.left, "top": s.face.top, "right": s.face.right, "bottom": s.face.bottom, "inter_eye_px": s.inter_eye_px }));
-    Ok(Json(json!({ "ok": reasons.is_empty(), "reasons": reasons, "width": a.width, "height": a.height, "face": face })))
+    let mut reasons = capture::check(CaptureMode::Passive, &limits, std::slice::from_ref(&a));
+    // Framing feedback only: the liveness verdict is given once, on the capture.
+    reasons.retain(|r| r.code != capture::LIVENESS_FAILED);
+    let face = a.analysis.subject.as_ref().map(|s| json!({ "left": s.face.left, "top": s.face.top, "right": s.face.right, "bottom": s.face.bottom, "inter_eye_px": s.inter_eye_px }));
+    Ok(Json(json!({ "ok": reasons.is_empty(), "reasons": reasons, "width": a.analysis.width, "height": a.analysis.height, "face": face })))
 }

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simkyc_docs::Date;
 use simkyc_face::embed::cosine;
-use simkyc_face::FaceAnalysis;
 use simkyc_store::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
 use simkyc_workflow::{decide, CheckResults, DocumentInput, DuplicateHit, Outcome, Permission, Reason, RegistrationState};
 
@@ -18,7 +17,7 @@ use crate::auth::{new_id, Principal};
 use crate::capture::{self, CaptureLimits, CaptureMode};
 use crate::error::ApiError;
 use crate::extract::{image_bytes, ApiJson};
-use crate::face::{image_error, template_bytes, template_from_bytes};
+use crate::face::{image_error, template_bytes, template_from_bytes, Analysed};
 use crate::state::AppState;
 
 /// Body of `POST /v1/registrations`.
@@ -119,11 +118,12 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
     };
     let photo = image_bytes("document_photo", &req.document_photo, st.config.max_image_bytes)?;
     let analysis = st.face.analyze_all(vec![photo.clone()]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
-    let analysis = analysis.map_err(|e| image_error("document_photo", &e))?;
+    let analysed = analysis.map_err(|e| image_error("document_photo", &e))?;
+    let analysis = &analysed.analysis;
     let Some(subject) = &analysis.subject else {
         return Err(ApiError::unprocessable("document_photo_no_face", "no face was found in the document photo; photograph or read it again"));
     };
-    if capture::comparable_faces(&analysis, subject) > 1 {
+    if capture::comparable_faces(analysis, subject) > 1 {
         return Err(ApiError::unprocessable("document_photo_multiple_faces", "the document photo shows more than one face; photograph the photo area only"));
     }
     if subject.inter_eye_px < st.config.min_document_eye_px {
@@ -229,6 +229,13 @@ pub async fn capture(
     if challenge["expires_ms"].as_i64().is_some_and(|exp| simkyc_store::now_ms() > exp) {
         return Err(ApiError::conflict("capture_expired", "the capture window of this registration has passed; start a new registration"));
     }
+    if let Some(wait) = st.lockout_remaining(&p.key_id) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "liveness_lockout",
+            format!("this device failed {} liveness checks in {} minutes; captures resume in {wait} s", st.config.lockout_failures, st.config.lockout_window_secs / 60),
+        ));
+    }
     if req.frames.is_empty() || req.frames.len() > st.config.max_frames {
         return Err(ApiError::unprocessable("frames_count", format!("send 1 to {} live frames", st.config.max_frames)));
     }
@@ -236,7 +243,7 @@ pub async fn capture(
     // Server-side decision time starts once the upload is in.
     let started = Instant::now();
     let analyses = st.face.analyze_all(images.clone()).await?;
-    let mut frames: Vec<FaceAnalysis> = Vec::with_capacity(analyses.len());
+    let mut frames: Vec<Analysed> = Vec::with_capacity(analyses.len());
     for (i, a) in analyses.into_iter().enumerate() {
         frames.push(a.map_err(|e| image_error(&format!("frames[{i}]"), &e))?);
     }
@@ -262,7 +269,7 @@ pub async fn capture(
         e.reasons = capture_reasons;
         return Err(e);
     }
-    let embeddings: Vec<&[f32]> = frames.iter().filter_map(|f| f.subject.as_ref().map(|s| s.embedding.as_slice())).collect();
+    let embeddings: Vec<&[f32]> = frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| s.embedding.as_slice())).collect();
 
     let doc_template = match &reg.doc_template_enc {
         Some(enc) => template_from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", &id))?),
@@ -297,6 +304,9 @@ pub async fn capture(
         sim_limit: operator.sim_limit.max(0) as u32,
     };
     let decision = decide(&checks, st.face.points);
+    if decision.reasons.iter().any(|r| r.code == capture::LIVENESS_FAILED) {
+        st.record_liveness_failure(&p.key_id);
+    }
     let state = match decision.outcome {
         Outcome::Approved => RegistrationState::Approved,
         Outcome::Rejected => RegistrationState::Rejected,
@@ -304,7 +314,7 @@ pub async fn capture(
     };
     // Keep the best frame (largest face) for review within the retention period.
     let best = (0..frames.len()).max_by(|&a, &b| {
-        let eye = |i: usize| frames[i].subject.as_ref().map(|s| s.inter_eye_px).unwrap_or(0.0);
+        let eye = |i: usize| frames[i].analysis.subject.as_ref().map(|s| s.inter_eye_px).unwrap_or(0.0);
         eye(a).total_cmp(&eye(b))
     });
     let live_photo_enc = best.map(|i| st.vault.seal(&images[i], &aad("registrations", "live_photo_enc", &id))).transpose()?;
@@ -314,8 +324,10 @@ pub async fn capture(
         "default_threshold": st.face.points.default,
         "strict_threshold": st.face.points.strict,
         "frames": frames.len(),
-        "faces_per_frame": frames.iter().map(|f| f.faces.len()).collect::<Vec<_>>(),
-        "inter_eye_px": frames.iter().map(|f| f.subject.as_ref().map(|s| (s.inter_eye_px * 10.0).round() / 10.0)).collect::<Vec<_>>(),
+        "faces_per_frame": frames.iter().map(|f| f.analysis.faces.len()).collect::<Vec<_>>(),
+        "inter_eye_px": frames.iter().map(|f| f.analysis.subject.as_ref().map(|s| (s.inter_eye_px * 10.0).round() / 10.0)).collect::<Vec<_>>(),
+        "quality": frames.iter().map(|f| f.quality).collect::<Vec<_>>(),
+        "liveness": capture::mean_liveness(&frames),
         "duplicates": duplicates,
         "active_sims": active,
         "sim_limit": operator.sim_limit,
