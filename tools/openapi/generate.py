@@ -54,7 +54,7 @@ schemas={
  "NewKeyRequest":obj({"role":S(enum=["clerk","reviewer","auditor","admin"]),"store":S(),"label":S()},["role"]),
  "NewKey":obj({"id":S(),"key":S(description="Shown once"),"role":S(),"store":S(),"label":S()},extra=True),
  "Settings":obj({"operator":S(),"sim_limit":I(),"capture_mode":S(),"retention_days":I(),"operating_points":{"type":"object"}},extra=True),
- "SettingsRequest":obj({"sim_limit":I(minimum=1,maximum=1000),"capture_mode":S(enum=["passive","off"])}),
+ "SettingsRequest":obj({"sim_limit":I(minimum=1,maximum=1000),"capture_mode":S(enum=["passive","off"],description="passive: frame quality and passive liveness; off: a face is enough (tests only)")}),
 }
 j=lambda n: resp("OK", ref(n))
 paths={
@@ -70,7 +70,8 @@ paths={
    "422":err("document_invalid (with reasons: id_checksum, document_expired, …), image_invalid, image_base64_invalid, document_photo_no_face, document_photo_multiple_faces")},ref("StartRequest"),post=True,tag="registration")},
  "/v1/registrations/{id}":{"get":op("A registration's state and decision (no photos)","clerk, reviewer, auditor, admin",{"200":j("Registration"),"404":err("Not found (or another operator's)")},params=[pid()],tag="registration")},
  "/v1/registrations/{id}/capture":{"post":op("Submit the live frames; returns the decision","clerk",{"200":j("Decision"),"404":err("Not found"),
-   "409":err("capture_already_done, capture_expired"),"422":err("capture_nonce_invalid, frames_count, image_invalid, image_base64_invalid")},ref("CaptureRequest"),[pid()],post=True,tag="registration")},
+   "409":err("capture_already_done, capture_expired"),"422":err("capture_quality (framing problems: the registration stays open for another try; reasons live_no_face, live_multiple_faces, live_face_too_small, live_face_cut_off, live_blurry, live_underexposed, live_overexposed, live_pose), capture_nonce_invalid, frames_count, image_invalid, image_base64_invalid"),
+   "429":err("liveness_lockout: this device (key) failed too many liveness checks recently")},ref("CaptureRequest"),[pid()],post=True,tag="registration")},
  "/v1/registrations/{id}/activate":{"post":op("Activate the SIM on an approved registration","clerk",{"200":j("Activation"),"404":err("Not found"),
    "409":err("sim_limit_reached, msisdn_in_use, iccid_in_use, imsi_in_use, state_conflict"),"422":err("msisdn_invalid, iccid_format, iccid_checksum, imsi_invalid")},ref("ActivateRequest"),[pid()],post=True,tag="registration")},
  "/v1/registrations/{id}/cancel":{"post":op("Cancel a registration before activation","clerk",{"200":j("Registration"),"409":err("state_conflict")},params=[pid()],post=True,tag="registration")},

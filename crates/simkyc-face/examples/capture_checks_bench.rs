@@ -1,0 +1,47 @@
+//! Cost of the capture checks per frame on one core: quality measures and passive liveness on
+//! top of the face analysis, median of several passes over real 640×480 webcam-like frames.
+//!   cargo run --release -p simkyc-face --example capture_checks_bench -- FRAME.png...
+
+use std::time::Instant;
+
+use simkyc_face::liveness::PassiveLiveness;
+use simkyc_face::quality::measure;
+use simkyc_face::{EngineOptions, FaceEngine};
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = simkyc_models::cache::default_models_dir();
+    let manifest = simkyc_models::manifest::Manifest::load(&dir)?;
+    let engine = FaceEngine::load(&dir, EngineOptions::default())?;
+    let liveness = PassiveLiveness::load(&dir, &manifest)?.ok_or("liveness models not installed")?;
+    let frames: Vec<_> = std::env::args().skip(1).map(|p| image::open(p).map(|i| i.to_rgb8())).collect::<Result<_, _>>()?;
+    let (mut analyse, mut quality, mut live) = (Vec::new(), Vec::new(), Vec::new());
+    for _pass in 0..5 {
+        for img in &frames {
+            let t = Instant::now();
+            let a = engine.analyze(img)?;
+            analyse.push(t.elapsed().as_secs_f64() * 1000.0);
+            if let Some(s) = &a.subject {
+                let t = Instant::now();
+                let _ = measure(img, s);
+                quality.push(t.elapsed().as_secs_f64() * 1000.0);
+                let t = Instant::now();
+                let _ = liveness.score(img, &s.face)?;
+                live.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    println!(
+        "{} frames × 5 passes, one thread: face analysis median {:.1} ms; quality measures {:.2} ms; passive liveness {:.1} ms; checks add {:.1} ms per frame",
+        frames.len(),
+        median(analyse),
+        median(quality.clone()),
+        median(live.clone()),
+        median(quality) + median(live)
+    );
+    Ok(())
+}
