@@ -2,6 +2,7 @@
 //! models from a manifest (dlib's by default) running on `tract`.
 
 pub mod adapt;
+pub mod challenge;
 pub mod align;
 pub mod decode;
 pub mod detect;
@@ -9,6 +10,7 @@ pub mod embed;
 pub mod engine;
 pub mod image_ops;
 pub mod liveness;
+pub mod mesh;
 pub mod onnx;
 pub mod quality;
 

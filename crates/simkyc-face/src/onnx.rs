@@ -80,4 +80,14 @@ impl OnnxModel {
         let view = first.to_plain_array_view::<f32>().map_err(|e| tract_err(&self.name, e))?;
         Ok((view.shape().to_vec(), view.iter().copied().collect()))
     }
+
+    /// Runs the model and returns every output's values, in the graph's output order.
+    pub fn run_all(&self, shape: &[usize], data: Vec<f32>) -> Result<Vec<Vec<f32>>, FaceError> {
+        let plan = self.plan_for(shape)?;
+        let input = tract_ndarray::ArrayD::from_shape_vec(shape.to_vec(), data).map_err(|e| tract_err(&self.name, e))?;
+        let out = plan.run(tvec!(Tensor::from(input).into())).map_err(|e| tract_err(&self.name, e))?;
+        out.into_iter()
+            .map(|o| o.to_plain_array_view::<f32>().map(|v| v.iter().copied().collect()).map_err(|e| tract_err(&self.name, e)))
+            .collect()
+    }
 }

@@ -16,7 +16,9 @@ use crate::face::Analysed;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CaptureMode {
-    /// Frame quality and consistency, no challenge.
+    /// A random sequence of actions checked on face-mesh tracks, plus everything `passive` does.
+    Active,
+    /// Frame quality, consistency and passive liveness, no challenge.
     Passive,
     /// Only a face is required (testing only).
     Off,
@@ -26,6 +28,7 @@ impl CaptureMode {
     /// Parses a mode name.
     pub fn parse(s: &str) -> Option<CaptureMode> {
         match s {
+            "active" => Some(CaptureMode::Active),
             "passive" => Some(CaptureMode::Passive),
             "off" => Some(CaptureMode::Off),
             _ => None,
@@ -35,6 +38,7 @@ impl CaptureMode {
     /// The mode's name.
     pub fn as_str(self) -> &'static str {
         match self {
+            CaptureMode::Active => "active",
             CaptureMode::Passive => "passive",
             CaptureMode::Off => "off",
         }
@@ -44,6 +48,9 @@ impl CaptureMode {
 /// Reasons that describe the framing, not the person: the clerk may capture again.
 pub const RETRYABLE: &[&str] =
     &["live_no_face", "live_multiple_faces", "live_face_too_small", "live_face_cut_off", "live_blurry", "live_underexposed", "live_overexposed", "live_pose"];
+
+/// Code of a failed active challenge (actions missing or out of order): a verdict.
+pub const CHALLENGE_FAILED: &str = "challenge_failed";
 
 /// Code of a failed passive liveness check (a verdict, not retryable; counts towards lockout).
 pub const LIVENESS_FAILED: &str = "liveness_failed";
@@ -100,7 +107,7 @@ pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[Analysed]) -> 
             }
         }
     }
-    if mode == CaptureMode::Passive {
+    if mode != CaptureMode::Off {
         let embs: Vec<&Vec<f32>> = frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| &s.embedding)).collect();
         let differ = embs.iter().enumerate().any(|(i, a)| embs[i + 1..].iter().any(|b| cosine(a, b) < limits.same_person));
         if differ {

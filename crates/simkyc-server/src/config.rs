@@ -50,6 +50,10 @@ pub struct Config {
     pub idempotency_hours: u32,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Most frames of an active-challenge capture.
+    pub challenge_max_frames: usize,
+    /// Seconds an active challenge stays valid after the registration starts.
+    pub challenge_ttl_secs: u64,
     /// Failed liveness checks from one device (API key) that lock it out…
     pub lockout_failures: usize,
     /// …within this many seconds (and for this long after the first of them).
@@ -87,6 +91,8 @@ impl Default for Config {
             inference_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             idempotency_hours: 24,
             log_format: "text".into(),
+            challenge_max_frames: 30,
+            challenge_ttl_secs: 120,
             lockout_failures: 5,
             lockout_window_secs: 180,
         }
@@ -172,7 +178,7 @@ impl Config {
             return bad(format!("sim_limit must be 1-1000, not {}", self.sim_limit));
         }
         if crate::capture::CaptureMode::parse(&self.capture_mode).is_none() {
-            return bad(format!("capture_mode must be passive or off, not {:?}", self.capture_mode));
+            return bad(format!("capture_mode must be active, passive or off, not {:?}", self.capture_mode));
         }
         if self.max_frames == 0 || self.max_frames > 30 {
             return bad("max_frames must be 1-30".into());

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use simkyc_eval::calibration::Thresholds;
 use simkyc_face::adapt::Adaptation;
+use simkyc_face::challenge::{verify, Action, ChallengeFailure, DetectorLimits};
 use simkyc_face::liveness::{LivenessScores, PassiveLiveness};
+use simkyc_face::mesh::{track, FaceMesh, MeshSignals};
 use simkyc_face::quality::{measure, QualityMeasures};
 use simkyc_face::{EngineOptions, FaceAnalysis, FaceEngine, FaceError};
 use simkyc_models::manifest::Manifest;
@@ -40,6 +42,8 @@ pub struct FaceStack {
     pub points: MatchPoints,
     /// Passive presentation-attack detection.
     pub liveness: Arc<PassiveLiveness>,
+    /// Face mesh for the active challenge.
+    pub mesh: Arc<FaceMesh>,
     /// The calibration they come from.
     pub thresholds: Thresholds,
     gate: Semaphore,
@@ -71,7 +75,8 @@ impl FaceStack {
         let liveness = PassiveLiveness::load(models_dir, &manifest)
             .map_err(|e| models(&e))?
             .ok_or_else(|| models(&"the liveness models (human-antispoof, human-liveness) are not installed"))?;
-        Ok(FaceStack { engine: Arc::new(engine), points, liveness: Arc::new(liveness), thresholds: t, gate: Semaphore::new(parallel.max(1)) })
+        let mesh = FaceMesh::load(models_dir, &manifest).map_err(|e| models(&e))?.ok_or_else(|| models(&"the face mesh model (human-facemesh) is not installed"))?;
+        Ok(FaceStack { engine: Arc::new(engine), points, liveness: Arc::new(liveness), mesh: Arc::new(mesh), thresholds: t, gate: Semaphore::new(parallel.max(1)) })
     }
 
     /// Analyses images on the blocking pool, at most `inference_threads` at once overall: faces,
@@ -94,6 +99,47 @@ impl FaceStack {
             out.push(r);
         }
         Ok(out)
+    }
+}
+
+/// An active-challenge capture: the key frames fully analysed and the verdict on the actions.
+pub struct ChallengeAnalysis {
+    /// First, middle and last frames, analysed like passive frames.
+    pub key_frames: Vec<Analysed>,
+    /// Mesh signals per frame (None where the face was lost).
+    pub signals: Vec<Option<MeshSignals>>,
+    /// Frames at which the requested actions were seen, or why not.
+    pub verdict: Result<Vec<usize>, ChallengeFailure>,
+}
+
+impl FaceStack {
+    /// Analyses an active-challenge sequence on one blocking thread (one inference slot).
+    pub async fn analyze_challenge(&self, images: Vec<Vec<u8>>, actions: Vec<Action>) -> Result<Result<ChallengeAnalysis, (usize, FaceError)>, ApiError> {
+        let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
+        let (engine, liveness, mesh) = (self.engine.clone(), self.liveness.clone(), self.mesh.clone());
+        let r = tokio::task::spawn_blocking(move || -> Result<ChallengeAnalysis, (usize, FaceError)> {
+            let frames = images.iter().enumerate().map(|(i, b)| simkyc_face::decode::decode_rgb(b, &engine.options.limits).map_err(|e| (i, e))).collect::<Result<Vec<_>, _>>()?;
+            let meshes = track(&engine, &mesh, &frames).map_err(|e| (0, e))?;
+            let signals: Vec<Option<MeshSignals>> = meshes.iter().map(|m| m.as_ref().map(|m| m.signals())).collect();
+            let seen: Vec<MeshSignals> = signals.iter().flatten().copied().collect();
+            let verdict = verify(&seen, &actions, &DetectorLimits::default());
+            let n = frames.len();
+            let mut keys: Vec<usize> = vec![0, n / 2, n.saturating_sub(1)];
+            keys.dedup();
+            let mut key_frames = Vec::new();
+            for i in keys {
+                let img = &frames[i];
+                let analysis = engine.analyze(img).map_err(|e| (i, e))?;
+                let quality = analysis.subject.as_ref().map(|s| measure(img, s));
+                let live = analysis.subject.as_ref().map(|s| liveness.score(img, &s.face)).transpose().map_err(|e| (i, e))?;
+                key_frames.push(Analysed { analysis, quality, liveness: live });
+            }
+            Ok(ChallengeAnalysis { key_frames, signals, verdict })
+        })
+        .await
+        .map_err(|e| ApiError::internal("challenge analysis", &e))?;
+        drop(permit);
+        Ok(r)
     }
 }
 

@@ -90,7 +90,7 @@ pub async fn update_settings(State(st): State<AppState>, Extension(p): Extension
     }
     let mode = req.capture_mode.unwrap_or(op.liveness_mode);
     if CaptureMode::parse(&mode).is_none() {
-        return Err(ApiError::unprocessable("capture_mode_invalid", "capture_mode must be passive or off"));
+        return Err(ApiError::unprocessable("capture_mode_invalid", "capture_mode must be active, passive or off"));
     }
     let mut w = st.store.write().await?;
     w.update_operator_settings(&p.actor(), &p.operator_id, limit, &mode).await?;

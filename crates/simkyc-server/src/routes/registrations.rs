@@ -11,7 +11,8 @@ use serde_json::json;
 use simkyc_docs::Date;
 use simkyc_face::embed::cosine;
 use simkyc_store::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
-use simkyc_workflow::{decide, CheckResults, DocumentInput, DuplicateHit, Outcome, Permission, Reason, RegistrationState};
+use simkyc_face::challenge::Action;
+use simkyc_workflow::{decide, CheckResults, DocumentInput, DuplicateHit, Outcome, Permission, Reason, RegistrationState, Severity};
 
 use crate::auth::{new_id, Principal};
 use crate::capture::{self, CaptureLimits, CaptureMode};
@@ -45,6 +46,9 @@ pub struct CaptureRequirements {
     pub min_eye_px: f64,
     /// When the capture stops being accepted (RFC 3339).
     pub expires_at: String,
+    /// Active mode: the actions to perform, in this order, while frames are captured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
     /// Expiry in ms, for checks.
     #[serde(skip_serializing, default)]
     pub expires_ms: i64,
@@ -136,19 +140,31 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
     let mode = CaptureMode::parse(&operator.liveness_mode).unwrap_or(CaptureMode::Passive);
     let id = new_id();
     let now = simkyc_store::now_ms();
-    let expires_ms = now + st.config.capture_ttl_minutes as i64 * 60_000;
+    let active = mode == CaptureMode::Active;
+    let expires_ms = now + if active { st.config.challenge_ttl_secs as i64 * 1000 } else { st.config.capture_ttl_minutes as i64 * 60_000 };
+    let actions: Vec<String> = if active {
+        let mut rnd = || {
+            let mut b = [0u8; 4];
+            getrandom::getrandom(&mut b).map(|_| u32::from_le_bytes(b)).unwrap_or(0)
+        };
+        let n = 2 + (rnd() % 2) as usize;
+        simkyc_face::challenge::pick(n, &mut rnd).into_iter().map(|a| a.as_str().to_string()).collect()
+    } else {
+        Vec::new()
+    };
     let requirements = CaptureRequirements {
         mode: mode.as_str().into(),
         nonce: new_id(),
-        min_frames: 1,
-        max_frames: st.config.max_frames,
+        min_frames: if active { MIN_CHALLENGE_FRAMES } else { 1 },
+        max_frames: if active { st.config.challenge_max_frames } else { st.config.max_frames },
         min_eye_px: st.config.min_live_eye_px,
         expires_at: simkyc_store::rfc3339(expires_ms),
+        actions,
         expires_ms,
     };
     let challenge = json!({
-        "mode": requirements.mode, "nonce": requirements.nonce, "min_frames": 1, "max_frames": requirements.max_frames,
-        "min_eye_px": requirements.min_eye_px, "expires_at": requirements.expires_at, "expires_ms": expires_ms,
+        "mode": requirements.mode, "nonce": requirements.nonce, "min_frames": requirements.min_frames, "max_frames": requirements.max_frames,
+        "min_eye_px": requirements.min_eye_px, "expires_at": requirements.expires_at, "expires_ms": expires_ms, "actions": requirements.actions,
     });
     let new = NewRegistration {
         id: id.clone(),
@@ -202,6 +218,9 @@ fn fused(frames: &[&[f32]]) -> Option<Vec<f32>> {
     Some(sum)
 }
 
+/// Fewest frames of an active-challenge capture.
+pub const MIN_CHALLENGE_FRAMES: usize = 10;
+
 /// Captures a registration may take when frames are refused for quality; the last is decided.
 pub const MAX_CAPTURE_ATTEMPTS: i64 = 3;
 
@@ -218,6 +237,7 @@ pub async fn capture(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Register)?;
     let ApiJson(req) = body?;
+    let mut challenge_outcome: Option<(Result<Vec<usize>, simkyc_face::challenge::ChallengeFailure>, usize, usize)> = None;
     let reg = st.store.registration(&id, &p.operator_id).await?;
     if reg.state != RegistrationState::Created.as_str() {
         return Err(ApiError::conflict("capture_already_done", format!("registration {id} is {}; a capture is accepted once, start a new registration", reg.state)));
@@ -236,21 +256,58 @@ pub async fn capture(
             format!("this device failed {} liveness checks in {} minutes; captures resume in {wait} s", st.config.lockout_failures, st.config.lockout_window_secs / 60),
         ));
     }
-    if req.frames.is_empty() || req.frames.len() > st.config.max_frames {
-        return Err(ApiError::unprocessable("frames_count", format!("send 1 to {} live frames", st.config.max_frames)));
+    let mode = CaptureMode::parse(&reg.capture_mode).unwrap_or(CaptureMode::Passive);
+    let (min_frames, max_frames) = match mode {
+        CaptureMode::Active => (MIN_CHALLENGE_FRAMES, st.config.challenge_max_frames),
+        _ => (1, st.config.max_frames),
+    };
+    if req.frames.len() < min_frames || req.frames.len() > max_frames {
+        return Err(ApiError::unprocessable("frames_count", format!("send {min_frames} to {max_frames} live frames")));
     }
     let images = req.frames.iter().enumerate().map(|(i, f)| image_bytes(&format!("frames[{i}]"), f, st.config.max_image_bytes)).collect::<Result<Vec<_>, _>>()?;
     // Server-side decision time starts once the upload is in.
     let started = Instant::now();
-    let analyses = st.face.analyze_all(images.clone()).await?;
-    let mut frames: Vec<Analysed> = Vec::with_capacity(analyses.len());
-    for (i, a) in analyses.into_iter().enumerate() {
-        frames.push(a.map_err(|e| image_error(&format!("frames[{i}]"), &e))?);
-    }
-    let analysed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mode = CaptureMode::parse(&reg.capture_mode).unwrap_or(CaptureMode::Passive);
     let limits = CaptureLimits { min_eye_px: st.config.min_live_eye_px, same_person: st.face.points.default };
-    let capture_reasons = capture::check(mode, &limits, &frames);
+    let (frames, stored_images, challenge_result): (Vec<Analysed>, Vec<Vec<u8>>, Option<serde_json::Value>) = if mode == CaptureMode::Active {
+        let actions: Vec<Action> = challenge["actions"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| Action::ALL.into_iter().find(|k| Some(k.as_str()) == x.as_str())).collect())
+            .unwrap_or_default();
+        let n = images.len();
+        let key_images: Vec<Vec<u8>> = {
+            let mut k = vec![0, n / 2, n - 1];
+            k.dedup();
+            k.into_iter().map(|i| images[i].clone()).collect()
+        };
+        let ca = st.face.analyze_challenge(images, actions.clone()).await?.map_err(|(i, e)| image_error(&format!("frames[{i}]"), &e))?;
+        let tracked = ca.signals.iter().filter(|s| s.is_some()).count();
+        let result = json!({
+            "actions": actions,
+            "frames": n,
+            "tracked": tracked,
+            "seen_at": ca.verdict.as_ref().ok(),
+            "failure": ca.verdict.as_ref().err().map(|f| f.to_string()),
+        });
+        challenge_outcome = Some((ca.verdict.clone(), tracked, n));
+        (ca.key_frames, key_images, Some(result))
+    } else {
+        let analyses = st.face.analyze_all(images.clone()).await?;
+        let mut frames: Vec<Analysed> = Vec::with_capacity(analyses.len());
+        for (i, a) in analyses.into_iter().enumerate() {
+            frames.push(a.map_err(|e| image_error(&format!("frames[{i}]"), &e))?);
+        }
+        (frames, images, None)
+    };
+    let images = stored_images;
+    let analysed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut capture_reasons = capture::check(mode, &limits, &frames);
+    if let Some((verdict, tracked, n)) = &challenge_outcome {
+        if *tracked * 2 < *n {
+            capture_reasons.push(Reason::new("live_no_face", Severity::Reject, format!("the face was lost in {} of {n} frames; keep the face in view during the actions", n - tracked)));
+        } else if let Err(f) = verdict {
+            capture_reasons.push(Reason::new(capture::CHALLENGE_FAILED, Severity::Reject, format!("the challenge was not completed: {f}")));
+        }
+    }
     // Poor framing is not a verdict on the customer: refuse the frames and let the clerk capture
     // again, a few times, before the registration is decided.
     if !capture_reasons.is_empty() && capture_reasons.iter().all(|r| capture::RETRYABLE.contains(&r.code.as_str())) && reg.capture_attempts + 1 < MAX_CAPTURE_ATTEMPTS {
@@ -328,6 +385,7 @@ pub async fn capture(
         "inter_eye_px": frames.iter().map(|f| f.analysis.subject.as_ref().map(|s| (s.inter_eye_px * 10.0).round() / 10.0)).collect::<Vec<_>>(),
         "quality": frames.iter().map(|f| f.quality).collect::<Vec<_>>(),
         "liveness": capture::mean_liveness(&frames),
+        "challenge": challenge_result,
         "duplicates": duplicates,
         "active_sims": active,
         "sim_limit": operator.sim_limit,

@@ -1,0 +1,91 @@
+//! The active challenge on real frames: pad-dev's real2.webm (a person turning the head left,
+//! then right) decoded by ffmpeg at 5 fps, tracked with the face mesh, checked against requested
+//! action sequences; and over the API, a still picture shown for the whole challenge is refused.
+//! Skips, saying why, without ffmpeg (required when SIMKYC_REQUIRE_BROWSER=1, as in CI).
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use harness::{resident_id, Harness};
+use serde_json::json;
+use simkyc_face::challenge::{Action, ChallengeFailure};
+
+fn ffmpeg() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join("ffmpeg")).find(|f| f.is_file()));
+    if found.is_none() {
+        assert!(std::env::var("SIMKYC_REQUIRE_BROWSER").as_deref() != Ok("1"), "ffmpeg required but missing");
+        eprintln!("SKIPPED: challenge tests need ffmpeg to decode pad-dev/real2.webm");
+    }
+    found
+}
+
+/// Frames 0–3 s of the clip at 5 fps, as PNG bytes.
+fn clip_frames(ffmpeg: &Path, clip: &Path, dir: &Path) -> Vec<Vec<u8>> {
+    let out = Command::new(ffmpeg)
+        .args(["-v", "error", "-y", "-t", "3.0", "-i"])
+        .arg(clip)
+        .args(["-r", "5"])
+        .arg(dir.join("f%03d.png"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+#[test]
+fn challenge_actions_are_seen_in_real_frames_and_order_matters() {
+    let Some(ff) = ffmpeg() else { return };
+    let Some(h) = Harness::sqlite() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = clip_frames(&ff, &h.data.join("pad-dev/real2.webm"), dir.path());
+    assert!(frames.len() >= 14, "{} frames", frames.len());
+    let face = &h.running.as_ref().unwrap().state.face;
+    let run = |actions: Vec<Action>| {
+        let started = std::time::Instant::now();
+        let r = h.rt.block_on(face.analyze_challenge(frames.clone(), actions)).unwrap().map_err(|(i, e)| format!("frame {i}: {e}")).unwrap();
+        (r, started.elapsed())
+    };
+    let (ok, took) = run(vec![Action::TurnLeft, Action::TurnRight]);
+    assert_eq!(ok.signals.iter().filter(|s| s.is_some()).count(), frames.len(), "the face is tracked in every frame");
+    let seen = ok.verdict.clone().unwrap_or_else(|e| panic!("turn left then right not seen: {e}; signals {:?}", ok.signals));
+    assert!(seen[0] < seen[1]);
+    eprintln!("challenge over {} real frames analysed in {:.0} ms (turns seen at frames {seen:?})", frames.len(), took.as_secs_f64() * 1000.0);
+    assert_eq!(run(vec![Action::TurnRight, Action::TurnLeft]).0.verdict, Err(ChallengeFailure::OutOfOrder));
+    assert_eq!(run(vec![Action::TurnLeft, Action::OpenMouth]).0.verdict, Err(ChallengeFailure::Missing(Action::OpenMouth)));
+}
+
+#[test]
+fn active_mode_issues_a_challenge_and_refuses_a_still_picture() {
+    let Some(ff) = ffmpeg() else { return };
+    let Some(h) = Harness::sqlite() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = clip_frames(&ff, &h.data.join("pad-dev/real2.webm"), dir.path());
+    let a = h.call("PUT", "/v1/admin/settings", "admin", Some(json!({ "capture_mode": "active" })));
+    assert_eq!(a.status, 200, "{:?}", a.json);
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let s = h.start_registration("clerk", &resident_id(300), &b64(&frames[1]));
+    assert_eq!(s.status, 201, "{:?}", s.json);
+    let cap = &s.json["capture"];
+    let actions = cap["actions"].as_array().unwrap();
+    assert!((2..=3).contains(&actions.len()), "{cap}");
+    assert_eq!((cap["mode"].as_str(), cap["min_frames"].as_u64(), cap["max_frames"].as_u64()), (Some("active"), Some(10), Some(30)));
+    let id = s.json["id"].as_str().unwrap();
+    let path = format!("/v1/registrations/{id}/capture");
+    // Too few frames for a challenge.
+    let few = h.call("POST", &path, "clerk", Some(json!({ "nonce": cap["nonce"], "frames": [b64(&frames[2])] })));
+    assert_eq!((few.status, few.code()), (422, "frames_count"));
+    // The same live frame twelve times: a still picture performs no action.
+    let still: Vec<String> = (0..12).map(|_| b64(&frames[2])).collect();
+    let c = h.call("POST", &path, "clerk", Some(json!({ "nonce": cap["nonce"], "frames": still })));
+    assert_eq!(c.status, 200, "{:?}", c.json);
+    assert_eq!(c.json["decision"], "rejected", "{:?}", c.json);
+    assert!(c.json["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "challenge_failed"), "{:?}", c.json);
+    // The nonce is single-use: the same capture again is refused.
+    let again = h.call("POST", &path, "clerk", Some(json!({ "nonce": cap["nonce"], "frames": (0..12).map(|_| b64(&frames[2])).collect::<Vec<_>>() })));
+    assert_eq!((again.status, again.code()), (409, "capture_already_done"));
+}
