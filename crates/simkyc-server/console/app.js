@@ -86,7 +86,7 @@ async function signIn(key) {
   return true;
 }
 function signOut() {
-  stopCamera();
+  resetRegistration();
   state.key = '';
   state.me = null;
   sessionStorage.removeItem('simkyc.key');
@@ -254,7 +254,8 @@ async function submitDocument(ev) {
     flash('');
     state.reg = r.json;
     state.cameraPurpose = 'live';
-    openCaptureStep(t('capture.instruction'));
+    const acts = (r.json.capture.actions || []).map((a) => t('action.' + a));
+    openCaptureStep(acts.length ? t('challenge.intro', { steps: acts.join(' → ') }) : t('capture.instruction'));
     if (await startCamera()) {
       $('#capture-btn').disabled = false;
       state.qualityTimer = setInterval(checkQuality, 1000);
@@ -290,12 +291,7 @@ async function capture() {
   state.capturing = true;
   clearInterval(state.qualityTimer);
   try {
-    const frames = [];
-    const n = Math.min(3, state.reg.capture.max_frames || 3);
-    for (let i = 0; i < n; i++) {
-      frames.push(grabFrame(0.9));
-      if (i + 1 < n) await sleep(250);
-    }
+    const frames = state.reg.capture.mode === 'active' ? await challengeFrames() : await stillFrames();
     $('#quality').textContent = t('capture.deciding');
     const r = await api('POST', '/v1/registrations/' + state.reg.id + '/capture', { nonce: state.reg.capture.nonce, frames });
     if (r.status === 422 && r.json.error && r.json.error.code === 'capture_quality') {
@@ -318,6 +314,34 @@ async function capture() {
     btn.disabled = false;
   }
 }
+// Passive capture: three frames a quarter second apart.
+async function stillFrames() {
+  const frames = [];
+  const n = Math.min(3, state.reg.capture.max_frames || 3);
+  for (let i = 0; i < n; i++) {
+    frames.push(grabFrame(0.9));
+    if (i + 1 < n) await sleep(250);
+  }
+  return frames;
+}
+// Active challenge: each action shown one at a time while frames are taken at 5 per second.
+async function challengeFrames() {
+  const cap = state.reg.capture;
+  const perAction = Math.floor((cap.max_frames - 2) / cap.actions.length);
+  const frames = [grabFrame(0.85)];
+  await sleep(200);
+  frames.push(grabFrame(0.85));
+  for (const [k, action] of cap.actions.entries()) {
+    $('#capture-instruction').textContent = t('challenge.step', { n: k + 1, total: cap.actions.length }) + ' ' + t('action.' + action);
+    for (let i = 0; i < perAction; i++) {
+      await sleep(200);
+      frames.push(grabFrame(0.85));
+    }
+  }
+  $('#capture-instruction').textContent = t('capture.deciding');
+  return frames;
+}
+
 function showResult(d) {
   showStep('result');
   const title = $('#result-title');

@@ -51,8 +51,12 @@ fn message_files_cover_every_text_in_both_languages() {
     for code in [
         "face_mismatch", "face_match_uncertain", "face_match_unavailable", "duplicate_face", "sim_limit_reached", "live_no_face", "live_multiple_faces",
         "live_face_too_small", "live_face_cut_off", "live_faces_differ", "document_expired", "id_checksum", "id_province_unknown", "mrz_check_digit",
+        "live_blurry", "live_underexposed", "live_overexposed", "live_pose", "liveness_failed", "challenge_failed",
     ] {
         assert!(zh.contains(&format!("reason.{code}")), "no message for reason {code}");
+    }
+    for action in simkyc_face::challenge::Action::ALL {
+        assert!(zh.contains(&format!("action.{}", action.as_str())), "no instruction for action {}", action.as_str());
     }
     let html = std::fs::read_to_string(console_dir().join("index.html")).unwrap();
     assert!(!html.contains("http://") && !html.contains("https://"), "nothing fetched from elsewhere");

@@ -185,8 +185,37 @@ await page.locator('#settings-result').filter({ hasText: '已保存' }).waitFor(
 const limit = await page.evaluate(async (key) => (await (await fetch('/v1/admin/settings', { headers: { Authorization: 'Bearer ' + key } })).json()).sim_limit, env('KEY_ADMIN'));
 assert.equal(limit, 3);
 await shot(page, '09-settings');
+// Switch the operator to the active challenge from the settings page.
+await page.getByLabel('现场拍照检查').selectOption('active');
+await page.getByRole('button', { name: '保存' }).click();
+await page.locator('#settings-result').filter({ hasText: '已保存' }).waitFor();
 await signOut();
 log('settings: ok');
+
+// 8. Active challenge: the steps are announced, then shown one at a time during the capture.
+await signIn(env('KEY_CLERK'));
+await page.locator('#page-register').waitFor();
+const n3 = await page.evaluate(() => {
+  const f = '11010519900101002';
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  let s = 0; for (let i = 0; i < 17; i++) s += Number(f[i]) * w[i];
+  return f + '10X98765432'[s % 11];
+});
+await page.getByLabel('公民身份号码').fill(n3);
+await page.getByLabel('姓名（与证件一致）').fill('王五');
+await page.getByLabel('长期有效').check();
+await page.locator('#doc-photo-file').setInputFiles(env('DOC_PHOTO_CLIP'));
+await page.locator('#doc-photo-preview:not([hidden])').waitFor();
+await page.getByRole('button', { name: '核验证件并继续' }).click();
+await page.locator('#capture-instruction').filter({ hasText: '依次完成' }).waitFor();
+await page.locator('#quality.ok').waitFor({ timeout: 30000 });
+await page.getByRole('button', { name: '拍照', exact: true }).click();
+await page.locator('#capture-instruction').filter({ hasText: '第 1/' }).waitFor();
+await shot(page, '10-challenge-step');
+await page.locator('#capture-instruction').filter({ hasText: '第 2/' }).waitFor();
+await page.locator('[data-step-panel="result"]:not([hidden])').waitFor({ timeout: 60000 });
+log('active challenge: steps shown, decision', await page.locator('#result-title').getAttribute('class'), await page.locator('#result-reasons').textContent());
+await signOut();
 
 assert.deepEqual(errors, [], 'no script errors in the page');
 await browser.close();
