@@ -85,13 +85,10 @@ impl FaceStack {
         let mut out = Vec::with_capacity(images.len());
         for bytes in images {
             let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
-            let (engine, liveness) = (self.engine.clone(), self.liveness.clone());
+            let (engine, liveness, mesh) = (self.engine.clone(), self.liveness.clone(), self.mesh.clone());
             let r = tokio::task::spawn_blocking(move || -> Result<Analysed, FaceError> {
                 let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
-                let analysis = engine.analyze(&img)?;
-                let quality = analysis.subject.as_ref().map(|s| measure(&img, s));
-                let live = analysis.subject.as_ref().map(|s| liveness.score(&img, &s.face)).transpose()?;
-                Ok(Analysed { analysis, quality, liveness: live })
+                analyse_image(&engine, &liveness, &mesh, &img)
             })
             .await
             .map_err(|e| ApiError::internal("face analysis", &e))?;
@@ -128,11 +125,7 @@ impl FaceStack {
             keys.dedup();
             let mut key_frames = Vec::new();
             for i in keys {
-                let img = &frames[i];
-                let analysis = engine.analyze(img).map_err(|e| (i, e))?;
-                let quality = analysis.subject.as_ref().map(|s| measure(img, s));
-                let live = analysis.subject.as_ref().map(|s| liveness.score(img, &s.face)).transpose().map_err(|e| (i, e))?;
-                key_frames.push(Analysed { analysis, quality, liveness: live });
+                key_frames.push(analyse_image(&engine, &liveness, &mesh, &frames[i]).map_err(|e| (i, e))?);
             }
             Ok(ChallengeAnalysis { key_frames, signals, verdict })
         })
@@ -143,6 +136,21 @@ impl FaceStack {
     }
 }
 
+/// Full analysis of one decoded frame: faces, embedding, quality, liveness, eye openness.
+fn analyse_image(engine: &FaceEngine, liveness: &PassiveLiveness, mesh: &FaceMesh, img: &image::RgbImage) -> Result<Analysed, FaceError> {
+    let analysis = engine.analyze(img)?;
+    let quality = analysis.subject.as_ref().map(|s| measure(img, s));
+    let live = analysis.subject.as_ref().map(|s| liveness.score(img, &s.face)).transpose()?;
+    let eyes = match &analysis.subject {
+        Some(s) => {
+            let m = mesh.run(img, simkyc_face::mesh::Square::around(&s.face))?;
+            (m.face >= 0.5).then(|| m.signals().ear)
+        }
+        None => None,
+    };
+    Ok(Analysed { analysis, quality, liveness: live, eyes })
+}
+
 /// One analysed image: faces and subject, and the subject's quality and liveness.
 pub struct Analysed {
     /// Detection, landmarks, embedding.
@@ -151,6 +159,8 @@ pub struct Analysed {
     pub quality: Option<QualityMeasures>,
     /// Passive liveness of the subject's face.
     pub liveness: Option<LivenessScores>,
+    /// Eye aspect ratio from the face mesh (closed eyes below about 0.15).
+    pub eyes: Option<f32>,
 }
 
 /// Maps an image that could not be analysed to an API error naming the field.
