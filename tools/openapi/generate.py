@@ -33,7 +33,7 @@ schemas={
    "name":S(description="Holder's name as printed; required for cn_resident_id"),"expiry":S(description="cn_resident_id: YYYY-MM-DD or long_term"),
    "mrz":S(description="passport (TD3, 2×44) or travel_permit (TD1, 3×30), lines separated by \\n")},["type"]),
  "StartRequest":obj({"document":ref("Document"),"document_photo":S(format="byte",description="JPEG/PNG/WebP/BMP, base64 or a data: URL")},["document","document_photo"]),
- "CaptureRequirements":obj({"mode":S(enum=["passive","off"]),"nonce":S(),"min_frames":I(),"max_frames":I(),"min_eye_px":{"type":"number"},"expires_at":S(format="date-time")},extra=True),
+ "CaptureRequirements":obj({"mode":S(enum=["active","passive","off"]),"actions":{"type":"array","items":S(enum=["blink","turn_left","turn_right","open_mouth","nod"]),"description":"active mode: perform these in order while the frames are captured (turn_left = the customer's left)"},"nonce":S(),"min_frames":I(),"max_frames":I(),"min_eye_px":{"type":"number"},"expires_at":S(format="date-time")},extra=True),
  "StartResponse":obj({"id":S(),"state":S(enum=["created"]),"document":obj({"type":S(),"number_masked":S(),"birth_date":S(format="date"),"expiry":S(format="date",nullable=True)},extra=True),"capture":ref("CaptureRequirements")},extra=True),
  "CaptureRequest":obj({"nonce":S(description="The nonce of the start response"),"frames":{"type":"array","minItems":1,"items":S(format="byte"),"description":"Live frames in capture order (at most max_frames)"}},["nonce","frames"]),
  "Decision":obj({"id":S(),"state":S(enum=["approved","rejected","review"]),"decision":S(enum=["approved","rejected","review"]),"reasons":{"type":"array","items":ref("Reason")},"message":S(),
@@ -54,7 +54,7 @@ schemas={
  "NewKeyRequest":obj({"role":S(enum=["clerk","reviewer","auditor","admin"]),"store":S(),"label":S()},["role"]),
  "NewKey":obj({"id":S(),"key":S(description="Shown once"),"role":S(),"store":S(),"label":S()},extra=True),
  "Settings":obj({"operator":S(),"sim_limit":I(),"capture_mode":S(),"retention_days":I(),"operating_points":{"type":"object"}},extra=True),
- "SettingsRequest":obj({"sim_limit":I(minimum=1,maximum=1000),"capture_mode":S(enum=["passive","off"],description="passive: frame quality and passive liveness; off: a face is enough (tests only)")}),
+ "SettingsRequest":obj({"sim_limit":I(minimum=1,maximum=1000),"capture_mode":S(enum=["active","passive","off"],description="active: random actions checked on face-mesh tracks plus passive checks; passive: frame quality and passive liveness; off: a face is enough (tests only)")}),
 }
 j=lambda n: resp("OK", ref(n))
 paths={

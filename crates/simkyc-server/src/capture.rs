@@ -59,6 +59,15 @@ pub const CHALLENGE_FAILED: &str = "challenge_failed";
 /// Code of a failed passive liveness check (a verdict, not retryable; counts towards lockout).
 pub const LIVENESS_FAILED: &str = "liveness_failed";
 
+/// The similarity frames of one capture must reach to count as one person: 0.11 below the
+/// default 1:1 point. Frames of one webcam capture of one person were measured down to 0.75
+/// (head turns, changing backlight on pad-dev's real2 clip); this check is there to catch a swap
+/// of people between frames, which the 1:1 match of every frame against the document also
+/// guards.
+pub fn same_person_threshold(points: simkyc_workflow::MatchPoints) -> f32 {
+    points.default - 0.11
+}
+
 /// Limits the capture checks apply.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct CaptureLimits {

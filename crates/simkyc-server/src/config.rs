@@ -78,7 +78,7 @@ impl Default for Config {
             thresholds: None,
             vault_keys_file: None,
             sim_limit: 5,
-            capture_mode: "passive".into(),
+            capture_mode: "active".into(),
             retention_days: 30,
             purge_interval_secs: 3600,
             max_body_bytes: 32 * 1024 * 1024,

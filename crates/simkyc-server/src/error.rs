@@ -97,3 +97,11 @@ impl From<simkyc_vault::VaultError> for ApiError {
         ApiError::internal("decryption", &e)
     }
 }
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -82,13 +82,27 @@ impl FaceStack {
     /// Analyses images on the blocking pool, at most `inference_threads` at once overall: faces,
     /// the subject's embedding, its quality measures and passive liveness scores.
     pub async fn analyze_all(&self, images: Vec<Vec<u8>>) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
+        self.analyze_images(images, true).await
+    }
+
+    /// Analyses document photos: faces, embedding and quality, without the live-capture checks.
+    pub async fn analyze_documents(&self, images: Vec<Vec<u8>>) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
+        self.analyze_images(images, false).await
+    }
+
+    async fn analyze_images(&self, images: Vec<Vec<u8>>, live: bool) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
         let mut out = Vec::with_capacity(images.len());
         for bytes in images {
             let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
             let (engine, liveness, mesh) = (self.engine.clone(), self.liveness.clone(), self.mesh.clone());
             let r = tokio::task::spawn_blocking(move || -> Result<Analysed, FaceError> {
                 let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
-                analyse_image(&engine, &liveness, &mesh, &img)
+                if live {
+                    return analyse_image(&engine, &liveness, &mesh, &img);
+                }
+                let analysis = engine.analyze(&img)?;
+                let quality = analysis.subject.as_ref().map(|s| measure(&img, s));
+                Ok(Analysed { analysis, quality, liveness: None, eyes: None })
             })
             .await
             .map_err(|e| ApiError::internal("face analysis", &e))?;
@@ -101,8 +115,10 @@ impl FaceStack {
 
 /// An active-challenge capture: the key frames fully analysed and the verdict on the actions.
 pub struct ChallengeAnalysis {
-    /// First, middle and last frames, analysed like passive frames.
+    /// The most frontal frame of each third of the sequence, analysed like passive frames.
     pub key_frames: Vec<Analysed>,
+    /// Their positions in the sequence.
+    pub key_indices: Vec<usize>,
     /// Mesh signals per frame (None where the face was lost).
     pub signals: Vec<Option<MeshSignals>>,
     /// Frames at which the requested actions were seen, or why not.
@@ -120,20 +136,43 @@ impl FaceStack {
             let signals: Vec<Option<MeshSignals>> = meshes.iter().map(|m| m.as_ref().map(|m| m.signals())).collect();
             let seen: Vec<MeshSignals> = signals.iter().flatten().copied().collect();
             let verdict = verify(&seen, &actions, &DetectorLimits::default());
-            let n = frames.len();
-            let mut keys: Vec<usize> = vec![0, n / 2, n.saturating_sub(1)];
-            keys.dedup();
+            let keys = key_frames_of(&signals);
             let mut key_frames = Vec::new();
-            for i in keys {
+            for &i in &keys {
                 key_frames.push(analyse_image(&engine, &liveness, &mesh, &frames[i]).map_err(|e| (i, e))?);
             }
-            Ok(ChallengeAnalysis { key_frames, signals, verdict })
+            Ok(ChallengeAnalysis { key_frames, key_indices: keys, signals, verdict })
         })
         .await
         .map_err(|e| ApiError::internal("challenge analysis", &e))?;
         drop(permit);
         Ok(r)
     }
+}
+
+/// The most frontal tracked frame of each third of a challenge (the frames compared with the
+/// document and with each other); the first frames of each third when nothing was tracked.
+pub fn key_frames_of(signals: &[Option<MeshSignals>]) -> Vec<usize> {
+    let n = signals.len();
+    let med = |f: fn(&MeshSignals) -> f32| {
+        let mut v: Vec<f32> = signals.iter().flatten().map(f).collect();
+        v.sort_by(f32::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let (yaw, pitch) = (med(|s| s.yaw), med(|s| s.pitch));
+    let mut keys: Vec<usize> = (0..3)
+        .filter_map(|k| {
+            let range = (k * n / 3)..((k + 1) * n / 3).max(k * n / 3 + 1).min(n);
+            let start = range.start;
+            range
+                .filter_map(|i| signals[i].map(|s| (i, (s.yaw - yaw).abs() + (s.pitch - pitch).abs() + if s.ear < 0.15 { 1.0 } else { 0.0 })))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(i, _)| i)
+                .or((start < n).then_some(start))
+        })
+        .collect();
+    keys.dedup();
+    keys
 }
 
 /// Full analysis of one decoded frame: faces, embedding, quality, liveness, eye openness.

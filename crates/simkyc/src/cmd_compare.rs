@@ -18,8 +18,15 @@ pub struct CompareArgs {
     /// Identity-document photo (chip or printed photo).
     pub id_photo: PathBuf,
     /// One or more live photos of the person.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "live_frames")]
     pub live_photos: Vec<PathBuf>,
+    /// A folder of live frames in capture order (sorted by name): runs the service's capture
+    /// checks on them (quality, passive liveness, and with --actions the active challenge).
+    #[arg(long, conflicts_with = "live_photos")]
+    pub live_frames: Option<PathBuf>,
+    /// Active challenge to check the frames against, in order (e.g. turn_left,turn_right).
+    #[arg(long, value_delimiter = ',', requires = "live_frames")]
+    pub actions: Vec<String>,
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     pub json: bool,
@@ -51,6 +58,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Runs `compare`.
 pub fn run(a: CompareArgs) -> Result<ExitCode> {
+    if let Some(dir) = a.live_frames.clone() {
+        return run_frames(&a, &dir);
+    }
     let engine = load_engine(&a.engine)?;
     let th = load_thresholds(&a.engine, &engine, engine.options.adaptation.as_deref())?;
     let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
@@ -148,4 +158,69 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
         );
     }
     Ok(if error.is_some() { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}
+
+/// `compare --live-frames DIR`: the registration service's capture checks and 1:1 decision on a
+/// folder of frames, without a server or database.
+fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
+    use simkyc_face::challenge::Action;
+    use simkyc_server::capture::{self, CaptureLimits, CaptureMode};
+    use simkyc_workflow::{decide, CheckResults};
+
+    let models = a.engine.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let defaults = simkyc_server::Config::default();
+    let stack = simkyc_server::face::FaceStack::load(&models, a.engine.thresholds.as_deref(), defaults.max_image_bytes, defaults.max_image_side, 1)?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|x| x.to_str()).is_some_and(|x| ["jpg", "jpeg", "png", "webp", "bmp"].contains(&x.to_ascii_lowercase().as_str())))
+        .collect();
+    files.sort();
+    anyhow::ensure!(!files.is_empty(), "no images in {}", dir.display());
+    let frames: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).collect::<Result<_>>()?;
+    let actions: Vec<Action> = a
+        .actions
+        .iter()
+        .map(|s| Action::ALL.into_iter().find(|x| x.as_str() == s).with_context(|| format!("unknown action {s:?} (blink, turn_left, turn_right, open_mouth, nod)")))
+        .collect::<Result<_>>()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let started = std::time::Instant::now();
+    let doc = rt.block_on(stack.analyze_documents(vec![std::fs::read(&a.id_photo)?]))?.pop().context("no document analysis")??;
+    let mode = if actions.is_empty() { CaptureMode::Passive } else { CaptureMode::Active };
+    let (key_frames, challenge) = if actions.is_empty() {
+        let all = rt.block_on(stack.analyze_all(frames))?;
+        (all.into_iter().collect::<std::result::Result<Vec<_>, _>>()?, None)
+    } else {
+        let ca = rt.block_on(stack.analyze_challenge(frames, actions.clone()))?.map_err(|(i, e)| anyhow::anyhow!("{}: {e}", files[i].display()))?;
+        let verdict = ca.verdict.clone();
+        (ca.key_frames, Some(verdict))
+    };
+    let limits = CaptureLimits { min_eye_px: defaults.min_live_eye_px, same_person: capture::same_person_threshold(stack.points) };
+    let mut reasons = capture::check(mode, &limits, &key_frames);
+    if let Some(Err(f)) = &challenge {
+        reasons.push(simkyc_workflow::Reason::new(capture::CHALLENGE_FAILED, simkyc_workflow::Severity::Reject, format!("the challenge was not completed: {f}")));
+    }
+    let doc_emb = doc.analysis.subject.as_ref().map(|s| s.embedding.clone()).context("no face in the document photo")?;
+    let embs: Vec<&Vec<f32>> = key_frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| &s.embedding)).collect();
+    let score = (!embs.is_empty() && reasons.is_empty()).then(|| embs.iter().map(|e| cosine(e, &doc_emb)).sum::<f32>() / embs.len() as f32);
+    let d = decide(&CheckResults { capture: reasons, match_score: score, sim_limit: u32::MAX, ..Default::default() }, stack.points);
+    let out = json!({
+        "frames": files.len(),
+        "mode": mode.as_str(),
+        "decision": d.outcome,
+        "reasons": d.reasons,
+        "match": score,
+        "liveness": { "passed": !d.reasons.iter().any(|r| r.code == capture::LIVENESS_FAILED), "mean_score": capture::mean_liveness(&key_frames) },
+        "challenge": challenge.map(|v| match v { Ok(at) => json!({ "completed": true, "seen_at_frames": at }), Err(f) => json!({ "completed": false, "why": f.to_string() }) }),
+        "ms": (started.elapsed().as_secs_f64() * 1000.0).round(),
+    });
+    if a.json {
+        println!("{out}");
+    } else {
+        println!("{}: {} ({} frames{})", d.outcome.as_str(), d.message, files.len(), score.map(|s| format!(", match {s:.3}")).unwrap_or_default());
+    }
+    Ok(match d.outcome {
+        simkyc_workflow::Outcome::Rejected => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
 }

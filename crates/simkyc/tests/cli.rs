@@ -306,3 +306,28 @@ fn quality_flags_blur_darkness_and_missing_faces() {
     let doc = simkyc().args(["quality", "--json", "--document"]).arg(&sharp).output().unwrap();
     assert!(doc.status.success());
 }
+
+#[test]
+fn compare_live_frames_runs_the_service_checks() {
+    let Some(d) = data_dir() else { return };
+    if !models_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (i, n) in [2, 4].iter().enumerate() {
+        std::fs::copy(d.join(format!("lfw-dev/images/Hu_Jintao/Hu_Jintao_{n:04}.jpg")), dir.path().join(format!("{i}.jpg"))).unwrap();
+    }
+    let doc = d.join("lfw-dev/images/Hu_Jintao/Hu_Jintao_0001.jpg");
+    // Press photos are photos of photos: passive liveness refuses them.
+    let out = simkyc().args(["compare", "--json"]).arg(&doc).arg("--live-frames").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let j = last_json(&out.stdout);
+    assert_eq!((j["mode"].as_str(), j["decision"].as_str(), j["liveness"]["passed"].as_bool()), (Some("passive"), Some("rejected"), Some(false)), "{j}");
+    // Two stills cannot show a challenge.
+    let out = simkyc().args(["compare", "--json"]).arg(&doc).arg("--live-frames").arg(dir.path()).args(["--actions", "blink,nod"]).output().unwrap();
+    let j = last_json(&out.stdout);
+    assert_eq!(j["challenge"]["completed"], false, "{j}");
+    let bad = simkyc().arg("compare").arg(&doc).arg("--live-frames").arg(dir.path()).args(["--actions", "dance"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown action"));
+}

@@ -121,7 +121,7 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
         }
     };
     let photo = image_bytes("document_photo", &req.document_photo, st.config.max_image_bytes)?;
-    let analysis = st.face.analyze_all(vec![photo.clone()]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
+    let analysis = st.face.analyze_documents(vec![photo.clone()]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
     let analysed = analysis.map_err(|e| image_error("document_photo", &e))?;
     let analysis = &analysed.analysis;
     let Some(subject) = &analysis.subject else {
@@ -267,19 +267,15 @@ pub async fn capture(
     let images = req.frames.iter().enumerate().map(|(i, f)| image_bytes(&format!("frames[{i}]"), f, st.config.max_image_bytes)).collect::<Result<Vec<_>, _>>()?;
     // Server-side decision time starts once the upload is in.
     let started = Instant::now();
-    let limits = CaptureLimits { min_eye_px: st.config.min_live_eye_px, same_person: st.face.points.default };
+    let limits = CaptureLimits { min_eye_px: st.config.min_live_eye_px, same_person: capture::same_person_threshold(st.face.points) };
     let (frames, stored_images, challenge_result): (Vec<Analysed>, Vec<Vec<u8>>, Option<serde_json::Value>) = if mode == CaptureMode::Active {
         let actions: Vec<Action> = challenge["actions"]
             .as_array()
             .map(|a| a.iter().filter_map(|x| Action::ALL.into_iter().find(|k| Some(k.as_str()) == x.as_str())).collect())
             .unwrap_or_default();
         let n = images.len();
-        let key_images: Vec<Vec<u8>> = {
-            let mut k = vec![0, n / 2, n - 1];
-            k.dedup();
-            k.into_iter().map(|i| images[i].clone()).collect()
-        };
-        let ca = st.face.analyze_challenge(images, actions.clone()).await?.map_err(|(i, e)| image_error(&format!("frames[{i}]"), &e))?;
+        let ca = st.face.analyze_challenge(images.clone(), actions.clone()).await?.map_err(|(i, e)| image_error(&format!("frames[{i}]"), &e))?;
+        let key_images: Vec<Vec<u8>> = ca.key_indices.iter().map(|&i| images[i].clone()).collect();
         let tracked = ca.signals.iter().filter(|s| s.is_some()).count();
         let result = json!({
             "actions": actions,
