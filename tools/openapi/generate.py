@@ -86,6 +86,8 @@ paths={
  "/v1/admin/keys":{"get":op("List the operator's keys (no secrets)","admin",{"200":resp("Keys")},tag="admin"),
    "post":op("Create a staff key","admin",{"201":j("NewKey"),"404":err("Store not found")},ref("NewKeyRequest"),post=True,tag="admin")},
  "/v1/admin/keys/{id}/revoke":{"post":op("Revoke a key","admin",{"200":resp("Revoked"),"404":err("No such active key")},params=[pid()],post=True,tag="admin")},
+ "/v1/admin/stores/{id}/capture-mode":{"put":op("A store's own capture mode, or null to follow the operator's","admin",{"200":resp("Set"),"404":err("No such store of this operator"),"422":err("capture_mode_invalid")},
+   obj({"capture_mode":S(enum=["active","passive","off"],nullable=True)}),[pid()],tag="admin")},
  "/v1/admin/settings":{"get":op("Operator settings","admin",{"200":j("Settings")},tag="admin"),
    "put":op("Change operator settings","admin",{"200":j("Settings"),"422":err("sim_limit_invalid, capture_mode_invalid")},ref("SettingsRequest"),tag="admin")},
 }

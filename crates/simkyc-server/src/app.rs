@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use simkyc_store::Store;
 use tokio::net::TcpListener;
@@ -151,6 +151,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/admin/keys/{id}/revoke"),
     ("GET", "/v1/admin/settings"),
     ("PUT", "/v1/admin/settings"),
+    ("PUT", "/v1/admin/stores/{id}/capture-mode"),
 ];
 
 /// Adds a new active vault key (to the key file; with `SIMKYC_VAULT_KEYS` the operator puts it
@@ -202,6 +203,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/keys", get(admin::list_keys).post(admin::create_key))
         .route("/v1/admin/keys/{id}/revoke", post(admin::revoke_key))
         .route("/v1/admin/settings", get(admin::settings).put(admin::update_settings))
+        .route("/v1/admin/stores/{id}/capture-mode", put(admin::set_store_mode))
         .route_layer(from_fn_with_state(state.clone(), idempotency))
         .route_layer(from_fn_with_state(state.clone(), require_key));
     Router::new()

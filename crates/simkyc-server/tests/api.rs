@@ -461,3 +461,18 @@ fn passive_liveness_refuses_photos_of_photos_and_locks_the_device_out() {
     let row = h.rt.block_on(h.running.as_ref().unwrap().state.store.registrations_in_state("default", simkyc_workflow::RegistrationState::Rejected, 10)).unwrap();
     assert!(row.iter().all(|r| r.live_photo_enc.is_some()));
 }
+
+#[test]
+fn a_store_can_override_the_operator_capture_mode() {
+    let Some(h) = Harness::sqlite() else { return };
+    let mode_of_new = |who: &str| h.start_registration(who, &resident_id(95), &h.photo("Hu_Jintao", 2)).json["capture"]["mode"].as_str().map(str::to_string);
+    assert_eq!(mode_of_new("clerk").as_deref(), Some("off"), "the operator's mode");
+    let set = h.call("PUT", "/v1/admin/stores/default/capture-mode", "admin", Some(json!({ "capture_mode": "active" })));
+    assert_eq!(set.status, 200, "{:?}", set.json);
+    assert_eq!(mode_of_new("clerk").as_deref(), Some("active"));
+    assert_eq!(h.call("PUT", "/v1/admin/stores/default/capture-mode", "admin", Some(json!({ "capture_mode": "sometimes" }))).code(), "capture_mode_invalid");
+    assert_eq!(h.call("PUT", "/v1/admin/stores/other-store/capture-mode", "admin", Some(json!({ "capture_mode": "off" }))).status, 404, "not this operator's store");
+    assert_eq!(h.call("PUT", "/v1/admin/stores/default/capture-mode", "clerk", Some(json!({ "capture_mode": "off" }))).status, 403);
+    assert_eq!(h.call("PUT", "/v1/admin/stores/default/capture-mode", "admin", Some(json!({ "capture_mode": null }))).status, 200);
+    assert_eq!(mode_of_new("clerk").as_deref(), Some("off"), "back to the operator's");
+}

@@ -27,6 +27,8 @@ pub struct StoreRow {
     pub operator_id: String,
     /// Display name.
     pub name: String,
+    /// Capture mode overriding the operator's, if any.
+    pub capture_mode: Option<String>,
 }
 
 fn operator(r: &AnyRow) -> Result<OperatorRow> {
@@ -51,12 +53,12 @@ impl Store {
 
     /// One store.
     pub async fn store(&self, id: &str) -> Result<StoreRow> {
-        let r = sqlx::query("SELECT id, operator_id, name FROM stores WHERE id = $1")
+        let r = sqlx::query("SELECT id, operator_id, name, capture_mode FROM stores WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("store {id}")))?;
-        Ok(StoreRow { id: get(&r, "id")?, operator_id: get(&r, "operator_id")?, name: get(&r, "name")? })
+        Ok(StoreRow { id: get(&r, "id")?, operator_id: get(&r, "operator_id")?, name: get(&r, "name")?, capture_mode: get(&r, "capture_mode")? })
     }
 
     /// Creates the `default` operator and its `default` store when the database has no operator,
@@ -116,6 +118,20 @@ impl WriteTx {
             return Err(StoreError::Conflict(format!("store {id} already exists")));
         }
         self.audit(Some(operator_id), actor, "store.created", &format!("store:{id}"), serde_json::json!({})).await
+    }
+
+    /// Sets or clears (None) a store's capture-mode override; the store must be the operator's.
+    pub async fn set_store_capture_mode(&mut self, actor: &str, operator_id: &str, store_id: &str, mode: Option<&str>) -> Result<()> {
+        let done = sqlx::query("UPDATE stores SET capture_mode = $1 WHERE id = $2 AND operator_id = $3")
+            .bind(mode.map(str::to_string))
+            .bind(store_id)
+            .bind(operator_id)
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("store {store_id}")));
+        }
+        self.audit(Some(operator_id), actor, "store.capture_mode_changed", &format!("store:{store_id}"), serde_json::json!({ "capture_mode": mode })).await
     }
 
     /// Changes an operator's policy settings.

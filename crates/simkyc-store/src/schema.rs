@@ -3,7 +3,11 @@
 
 use crate::{get, Backend, Result, Store};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_capture_attempts.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_capture_attempts.sql")),
+    (3, include_str!("../migrations/0003_store_capture_mode.sql")),
+];
 
 fn dialect(sql: &str, backend: Backend) -> String {
     match backend {

@@ -97,3 +97,31 @@ pub async fn update_settings(State(st): State<AppState>, Extension(p): Extension
     w.commit().await?;
     settings(State(st), Extension(p)).await
 }
+
+/// Body of a store's capture-mode change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreModeRequest {
+    /// `active`, `passive`, `off`, or null to follow the operator.
+    pub capture_mode: Option<String>,
+}
+
+/// `PUT /v1/admin/stores/{id}/capture-mode`: a store's own capture mode (or back to the operator's).
+pub async fn set_store_mode(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    body: Result<ApiJson<StoreModeRequest>, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    p.require(Permission::Administer)?;
+    let ApiJson(req) = body?;
+    if let Some(m) = &req.capture_mode {
+        if CaptureMode::parse(m).is_none() {
+            return Err(ApiError::unprocessable("capture_mode_invalid", "capture_mode must be active, passive, off or null"));
+        }
+    }
+    let mut w = st.store.write().await?;
+    w.set_store_capture_mode(&p.actor(), &p.operator_id, &id, req.capture_mode.as_deref()).await?;
+    w.commit().await?;
+    Ok(Json(json!({ "store": id, "capture_mode": req.capture_mode })))
+}

@@ -137,7 +137,8 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
         ));
     }
     let operator = st.store.operator(&p.operator_id).await?;
-    let mode = CaptureMode::parse(&operator.liveness_mode).unwrap_or(CaptureMode::Passive);
+    let store = st.store.store(&p.store_id).await?;
+    let mode = store.capture_mode.as_deref().or(Some(operator.liveness_mode.as_str())).and_then(CaptureMode::parse).unwrap_or(CaptureMode::Active);
     let id = new_id();
     let now = simkyc_store::now_ms();
     let active = mode == CaptureMode::Active;
