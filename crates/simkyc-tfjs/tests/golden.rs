@@ -10,9 +10,9 @@ use tract_onnx::prelude::*;
 fn models_dir() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("SIMKYC_HUMAN_MODELS").map(PathBuf::from),
-        Some(simkyc_models::cache::cache_dir().join("npm/human-models-3.0.4/package/models")),
+        Some(simkyc_models::human::unpacked_dir()),
     ];
-    if let Some(d) = candidates.into_iter().flatten().find(|d| d.join("antispoof.json").is_file()) {
+    if let Some(d) = candidates.into_iter().flatten().find(|d| d.join("mobilefacenet.json").is_file()) {
         return Some(d);
     }
     assert!(std::env::var("SIMKYC_REQUIRE_MODELS").as_deref() != Ok("1"), "human-models not in the cache and SIMKYC_REQUIRE_MODELS=1; run `simkyc models fetch`");
@@ -50,7 +50,7 @@ fn input(path: &std::path::Path, h: usize, w: usize) -> Tensor {
 fn converted_models_match_tfjs() {
     let (Some(models), Some(data)) = (models_dir(), data_dir()) else { return };
     let golden_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    for name in ["antispoof", "liveness", "blazeface", "facemesh", "iris"] {
+    for name in ["antispoof", "liveness", "blazeface", "facemesh", "iris", "faceres", "mobilefacenet"] {
         let golden: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(golden_dir.join(format!("{name}.json"))).unwrap()).unwrap();
         let json = std::fs::read_to_string(models.join(format!("{name}.json"))).unwrap();
         let converted = simkyc_tfjs::convert(&json, &mut |p| std::fs::read(models.join(p)).map_err(|e| simkyc_tfjs::TfjsError::Weights(e.to_string()))).unwrap();

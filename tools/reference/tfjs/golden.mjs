@@ -17,7 +17,7 @@ const [modelsDir, dataDir, outDir] = process.argv.slice(2);
 if (!outDir) throw new Error('usage: node golden.mjs MODELS_DIR SHARED_DATA OUT_DIR');
 await tf.setBackend('cpu');
 
-const MODELS = ['antispoof', 'liveness', 'blazeface', 'facemesh', 'iris'];
+const MODELS = ['antispoof', 'liveness', 'blazeface', 'facemesh', 'iris', 'faceres', 'mobilefacenet'];
 const IMAGES = ['pad-dev/real/' + fs.readdirSync(path.join(dataDir, 'pad-dev/real')).sort()[0], 'pad-dev/fake/' + fs.readdirSync(path.join(dataDir, 'pad-dev/fake')).sort()[0]];
 const MAX_VALUES = 3000;
 
