@@ -54,11 +54,13 @@ pub struct DetectorLimits {
     pub mouth_delta: f32,
     /// A nod: pitch this much below (down) the baseline.
     pub nod_delta: f32,
+    /// Frames that must separate consecutive actions (one movement cannot count as two steps).
+    pub min_gap_frames: usize,
 }
 
 impl Default for DetectorLimits {
     fn default() -> Self {
-        DetectorLimits { blink_ratio: 0.65, blink_max_ear: 0.2, turn_delta: 0.15, mouth_open: 0.3, mouth_delta: 0.2, nod_delta: 0.05 }
+        DetectorLimits { blink_ratio: 0.65, blink_max_ear: 0.2, turn_delta: 0.15, mouth_open: 0.3, mouth_delta: 0.2, nod_delta: 0.05, min_gap_frames: 2 }
     }
 }
 
@@ -69,6 +71,8 @@ pub enum ChallengeFailure {
     Missing(Action),
     /// The actions happened, but not in the requested order.
     OutOfOrder,
+    /// Two actions were seen at (nearly) the same moment: one movement, not the steps asked.
+    Simultaneous,
     /// Too few frames to judge.
     TooFewFrames,
 }
@@ -78,6 +82,7 @@ impl std::fmt::Display for ChallengeFailure {
         match self {
             ChallengeFailure::Missing(a) => write!(f, "the action {} was not seen", a.as_str()),
             ChallengeFailure::OutOfOrder => f.write_str("the actions were not done in the order asked"),
+            ChallengeFailure::Simultaneous => f.write_str("two actions happened at the same moment; do them one after another"),
             ChallengeFailure::TooFewFrames => f.write_str("too few frames to see the actions"),
         }
     }
@@ -120,8 +125,11 @@ pub fn verify(track: &[MeshSignals], requested: &[Action], l: &DetectorLimits) -
         let frame = seen.iter().find(|(b, _)| b == a).and_then(|(_, f)| *f).ok_or(ChallengeFailure::Missing(*a))?;
         at.push(frame);
     }
-    if at.windows(2).any(|w| w[0] >= w[1]) {
+    if at.windows(2).any(|w| w[0] > w[1]) {
         return Err(ChallengeFailure::OutOfOrder);
+    }
+    if at.windows(2).any(|w| w[1] - w[0] < l.min_gap_frames) {
+        return Err(ChallengeFailure::Simultaneous);
     }
     Ok(at)
 }
@@ -179,6 +187,9 @@ mod tests {
         assert_eq!(verify(&t, &[Action::Blink, Action::TurnLeft, Action::OpenMouth], &l), Err(ChallengeFailure::Missing(Action::OpenMouth)));
         assert_eq!(verify(&t, &[Action::TurnLeft, Action::Blink], &l), Err(ChallengeFailure::OutOfOrder));
         assert_eq!(verify(&t, &[Action::TurnRight], &l), Err(ChallengeFailure::Missing(Action::TurnRight)));
+        // One diagonal movement (turn and nod together) is not two steps.
+        let t = track(30, &[(Action::TurnLeft, 10), (Action::Nod, 10)]);
+        assert_eq!(verify(&t, &[Action::TurnLeft, Action::Nod], &l), Err(ChallengeFailure::Simultaneous));
         // A still photo: no action at all.
         assert_eq!(verify(&vec![neutral(); 30], &[Action::Blink, Action::Nod], &l), Err(ChallengeFailure::Missing(Action::Blink)));
         assert_eq!(verify(&vec![neutral(); 3], &[Action::Blink, Action::Nod], &l), Err(ChallengeFailure::TooFewFrames));

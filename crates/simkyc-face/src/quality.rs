@@ -32,7 +32,8 @@ pub struct QualityMeasures {
 }
 
 /// Limits a face must meet.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct QualityLimits {
     /// Smallest inter-eye distance, pixels.
     pub min_eye_px: f64,

@@ -5,7 +5,6 @@
 
 use serde::Serialize;
 use simkyc_face::embed::cosine;
-use simkyc_face::liveness::PASSIVE_THRESHOLD;
 use simkyc_face::quality::{assess, QualityLimits};
 use simkyc_face::FaceAnalysis;
 use simkyc_workflow::{Reason, Severity};
@@ -49,8 +48,8 @@ impl CaptureMode {
 pub const RETRYABLE: &[&str] =
     &["live_no_face", "live_multiple_faces", "live_face_too_small", "live_face_cut_off", "live_blurry", "live_underexposed", "live_overexposed", "live_pose", "live_eyes_closed"];
 
-/// Below this eye aspect ratio the eyes count as closed (lfw-dev open eyes: 5th percentile 0.17,
-/// minimum 0.11 over 67 images; narrow or squinting eyes stay above it).
+/// Default eye aspect ratio below which the eyes count as closed (lfw-dev open eyes: 5th
+/// percentile 0.17, minimum 0.11 over 67 images; narrow or squinting eyes stay above it).
 pub const EYES_CLOSED_EAR: f32 = 0.10;
 
 /// Code of a failed active challenge (actions missing or out of order): a verdict.
@@ -75,6 +74,19 @@ pub struct CaptureLimits {
     pub min_eye_px: f64,
     /// Frames of one capture must resemble each other at least this much (same person).
     pub same_person: f32,
+    /// Quality limits (size from `min_eye_px`).
+    pub quality: QualityLimits,
+    /// Passive liveness threshold.
+    pub liveness: f32,
+    /// Closed-eye threshold on the eye aspect ratio.
+    pub eyes_closed: f32,
+}
+
+impl CaptureLimits {
+    /// The limits of a configuration and its operating points.
+    pub fn from_config(c: &crate::config::Config, points: simkyc_workflow::MatchPoints) -> CaptureLimits {
+        CaptureLimits { min_eye_px: c.min_live_eye_px, same_person: same_person_threshold(points), quality: c.quality, liveness: c.liveness_threshold, eyes_closed: c.eyes_closed_ear }
+    }
 }
 
 fn reason(code: &str, msg: String) -> Reason {
@@ -113,11 +125,11 @@ pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[Analysed]) -> 
         if b.left < -margin || b.top < -margin || b.right > f.width as f64 + margin || b.bottom > f.height as f64 + margin {
             out.push(reason("live_face_cut_off", format!("frame {n}: the face is cut off by the edge of the picture; centre it")));
         }
-        if a.eyes.is_some_and(|ear| ear < EYES_CLOSED_EAR) {
+        if a.eyes.is_some_and(|ear| ear < limits.eyes_closed) {
             out.push(reason("live_eyes_closed", format!("frame {n}: the eyes are closed; ask the customer to keep the eyes open")));
         }
         if let Some(q) = &a.quality {
-            let quality_limits = QualityLimits { min_eye_px: limits.min_eye_px, ..QualityLimits::LIVE };
+            let quality_limits = QualityLimits { min_eye_px: limits.min_eye_px, ..limits.quality };
             for issue in assess(q, &quality_limits, "live") {
                 out.push(reason(&issue.code, format!("frame {n}: {}", issue.message)));
             }
@@ -132,7 +144,7 @@ pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[Analysed]) -> 
         // Liveness is judged only on usable frames: a quality problem is fixed first.
         if out.is_empty() {
             if let Some(score) = mean_liveness(frames) {
-                if score < PASSIVE_THRESHOLD {
+                if score < limits.liveness {
                     out.push(reason(LIVENESS_FAILED, "the live capture did not pass the liveness check (photo, screen or mask suspected)".into()));
                 }
             }
@@ -174,7 +186,13 @@ mod tests {
         r.iter().map(|r| r.code.as_str()).collect()
     }
 
-    const L: CaptureLimits = CaptureLimits { min_eye_px: 30.0, same_person: 0.8 };
+    const L: CaptureLimits = CaptureLimits {
+        min_eye_px: 30.0,
+        same_person: 0.8,
+        quality: QualityLimits::LIVE,
+        liveness: simkyc_face::liveness::PASSIVE_THRESHOLD,
+        eyes_closed: EYES_CLOSED_EAR,
+    };
 
     #[test]
     fn passive_rules() {

@@ -50,6 +50,12 @@ pub struct Config {
     pub idempotency_hours: u32,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Quality limits for live frames (docs/quality.md); `min_eye_px` is `min_live_eye_px`.
+    pub quality: simkyc_face::quality::QualityLimits,
+    /// Passive liveness threshold on 1 − antispoof (docs/liveness.md).
+    pub liveness_threshold: f32,
+    /// Eye aspect ratio below which the eyes count as closed.
+    pub eyes_closed_ear: f32,
     /// Most frames of an active-challenge capture.
     pub challenge_max_frames: usize,
     /// Seconds an active challenge stays valid after the registration starts.
@@ -91,6 +97,9 @@ impl Default for Config {
             inference_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             idempotency_hours: 24,
             log_format: "text".into(),
+            quality: simkyc_face::quality::QualityLimits::LIVE,
+            liveness_threshold: simkyc_face::liveness::PASSIVE_THRESHOLD,
+            eyes_closed_ear: 0.10,
             challenge_max_frames: 30,
             challenge_ttl_secs: 120,
             lockout_failures: 5,
@@ -185,6 +194,9 @@ impl Config {
         }
         if self.max_image_bytes > self.max_body_bytes {
             return bad("max_image_bytes cannot exceed max_body_bytes".into());
+        }
+        if !(0.0..=1.0).contains(&self.liveness_threshold) || !(0.0..=0.5).contains(&self.eyes_closed_ear) {
+            return bad("liveness_threshold must be 0-1 and eyes_closed_ear 0-0.5".into());
         }
         if self.inference_threads == 0 {
             return bad("inference_threads must be at least 1".into());

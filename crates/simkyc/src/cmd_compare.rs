@@ -195,7 +195,7 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
         let verdict = ca.verdict.clone();
         (ca.key_frames, Some(verdict))
     };
-    let limits = CaptureLimits { min_eye_px: defaults.min_live_eye_px, same_person: capture::same_person_threshold(stack.points) };
+    let limits = CaptureLimits::from_config(&defaults, stack.points);
     let mut reasons = capture::check(mode, &limits, &key_frames);
     if let Some(Err(f)) = &challenge {
         reasons.push(simkyc_workflow::Reason::new(capture::CHALLENGE_FAILED, simkyc_workflow::Severity::Reject, format!("the challenge was not completed: {f}")));

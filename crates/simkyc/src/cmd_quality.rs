@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use simkyc_face::quality::{assess, measure, QualityIssue, QualityLimits};
+use simkyc_server::capture::EYES_CLOSED_EAR;
 
 use crate::engine_setup::load_engine_raw;
 use crate::EngineArgs;
@@ -28,6 +29,8 @@ pub struct QualityArgs {
 /// Runs the command; exits 0 when every image passes, 1 otherwise.
 pub fn run(a: QualityArgs) -> Result<ExitCode> {
     let engine = load_engine_raw(&a.engine)?;
+    let dir = a.engine.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let mesh = simkyc_face::mesh::FaceMesh::load(&dir, &simkyc_models::manifest::Manifest::load(&dir)?)?;
     let (limits, prefix) = if a.document { (QualityLimits::DOCUMENT, "document") } else { (QualityLimits::LIVE, "live") };
     let mut all_ok = true;
     for p in &a.images {
@@ -35,6 +38,7 @@ pub fn run(a: QualityArgs) -> Result<ExitCode> {
         let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
         let analysis = engine.analyze(&img)?;
         let mut reasons: Vec<QualityIssue> = Vec::new();
+        let mut eyes: Option<f32> = None;
         let measures = analysis.subject.as_ref().map(|s| measure(&img, s));
         match (&analysis.subject, analysis.faces.len()) {
             (None, _) => reasons.push(QualityIssue { code: format!("{prefix}_no_face"), message: "no face found: face the camera in good light".into() }),
@@ -51,13 +55,20 @@ pub fn run(a: QualityArgs) -> Result<ExitCode> {
                 if let Some(m) = &measures {
                     reasons.extend(assess(m, &limits, prefix));
                 }
+                if let Some(mesh) = &mesh {
+                    let m = mesh.run(&img, simkyc_face::mesh::Square::around(&s.face))?;
+                    eyes = (m.face >= 0.5).then(|| m.signals().ear);
+                    if !a.document && eyes.is_some_and(|e| e < EYES_CLOSED_EAR) {
+                        reasons.push(QualityIssue { code: format!("{prefix}_eyes_closed"), message: "the eyes are closed: keep them open".into() });
+                    }
+                }
             }
         }
         let ok = reasons.is_empty();
         all_ok &= ok;
         if a.json {
             let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
-            println!("{}", serde_json::json!({ "image": p.display().to_string(), "ok": ok, "reasons": codes, "messages": reasons, "faces": analysis.faces.len(), "measures": measures, "limits": limits }));
+            println!("{}", serde_json::json!({ "image": p.display().to_string(), "ok": ok, "reasons": codes, "messages": reasons, "faces": analysis.faces.len(), "measures": measures, "eye_aspect_ratio": eyes, "limits": limits }));
         } else {
             println!("{}: {}", p.display(), if ok { "ok".to_string() } else { reasons.iter().map(|r| format!("{} ({})", r.code, r.message)).collect::<Vec<_>>().join("; ") });
             if let Some(m) = measures {

@@ -70,11 +70,12 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
     init_logs(&config.log_format);
     runtime()?.block_on(async move {
         let state = simkyc_server::build_state(config).await?;
+        let stop = simkyc_server::app::shutdown_signal();
         let running = simkyc_server::start(state).await?;
         let db = simkyc_server::app::redact_url(&running.state.config.database_url());
         tracing::info!(addr = %running.addr, database = %db, "simkyc serving");
         println!("simkyc listening on http://{}", running.addr);
-        simkyc_server::app::shutdown_signal().await;
+        stop.await;
         tracing::info!("shutting down: finishing requests in flight");
         running.shutdown().await;
         Ok(ExitCode::SUCCESS)

@@ -34,7 +34,7 @@ pub async fn quality(State(st): State<AppState>, Extension(p): Extension<Princip
     let bytes = image_bytes("frame", &req.frame, st.config.max_image_bytes)?;
     let a = st.face.analyze_all(vec![bytes]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
     let a = a.map_err(|e| image_error("frame", &e))?;
-    let limits = CaptureLimits { min_eye_px: st.config.min_live_eye_px, same_person: capture::same_person_threshold(st.face.points) };
+    let limits = CaptureLimits::from_config(&st.config, st.face.points);
     let mut reasons = capture::check(CaptureMode::Passive, &limits, std::slice::from_ref(&a));
     // Framing feedback only: the liveness verdict is given once, on the capture.
     reasons.retain(|r| r.code != capture::LIVENESS_FAILED);

@@ -268,7 +268,7 @@ pub async fn capture(
     let images = req.frames.iter().enumerate().map(|(i, f)| image_bytes(&format!("frames[{i}]"), f, st.config.max_image_bytes)).collect::<Result<Vec<_>, _>>()?;
     // Server-side decision time starts once the upload is in.
     let started = Instant::now();
-    let limits = CaptureLimits { min_eye_px: st.config.min_live_eye_px, same_person: capture::same_person_threshold(st.face.points) };
+    let limits = CaptureLimits::from_config(&st.config, st.face.points);
     let (frames, stored_images, challenge_result): (Vec<Analysed>, Vec<Vec<u8>>, Option<serde_json::Value>) = if mode == CaptureMode::Active {
         let actions: Vec<Action> = challenge["actions"]
             .as_array()
