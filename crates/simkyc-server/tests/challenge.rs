@@ -89,3 +89,18 @@ fn active_mode_issues_a_challenge_and_refuses_a_still_picture() {
     let again = h.call("POST", &path, "clerk", Some(json!({ "nonce": cap["nonce"], "frames": (0..12).map(|_| b64(&frames[2])).collect::<Vec<_>>() })));
     assert_eq!((again.status, again.code()), (409, "capture_already_done"));
 }
+
+#[test]
+fn an_expired_challenge_is_refused() {
+    let Some(h) = Harness::sqlite_with(|c| {
+        c.capture_mode = "active".into();
+        c.challenge_ttl_secs = 0;
+    }) else {
+        return;
+    };
+    let s = h.start_registration("clerk", &resident_id(301), &h.photo("Hu_Jintao", 2));
+    assert_eq!(s.json["capture"]["mode"], "active", "{:?}", s.json);
+    let frames: Vec<String> = (0..10).map(|_| h.photo("Hu_Jintao", 4)).collect();
+    let c = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": frames })));
+    assert_eq!((c.status, c.code()), (409, "capture_expired"), "{:?}", c.json);
+}

@@ -247,7 +247,7 @@ pub async fn capture(
     if challenge["nonce"].as_str() != Some(req.nonce.as_str()) {
         return Err(ApiError::unprocessable("capture_nonce_invalid", "the nonce does not belong to this registration (replayed or mixed-up capture)"));
     }
-    if challenge["expires_ms"].as_i64().is_some_and(|exp| simkyc_store::now_ms() > exp) {
+    if challenge["expires_ms"].as_i64().is_some_and(|exp| simkyc_store::now_ms() >= exp) {
         return Err(ApiError::conflict("capture_expired", "the capture window of this registration has passed; start a new registration"));
     }
     if let Some(wait) = st.lockout_remaining(&p.key_id) {

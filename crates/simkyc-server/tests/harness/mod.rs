@@ -100,16 +100,21 @@ pub struct Harness {
 impl Harness {
     /// A server over a fresh SQLite file.
     pub fn sqlite() -> Option<Harness> {
-        Self::start(None)
+        Self::start(None, |_| {})
+    }
+
+    /// A server over a fresh SQLite file with a changed configuration.
+    pub fn sqlite_with(change: impl FnOnce(&mut Config)) -> Option<Harness> {
+        Self::start(None, change)
     }
 
     /// A server over a fresh PostgreSQL database.
     pub fn postgres() -> Option<Harness> {
         let url = postgres_url()?;
-        Self::start(Some(url))
+        Self::start(Some(url), |_| {})
     }
 
-    fn start(pg: Option<String>) -> Option<Harness> {
+    fn start(pg: Option<String>, change: impl FnOnce(&mut Config)) -> Option<Harness> {
         let data = data_dir()?;
         let face = face()?;
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -119,6 +124,7 @@ impl Harness {
         // and the tests of passive checks switch it to `passive` (PUT /v1/admin/settings).
         let mut config = Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".into(), capture_mode: "off".into(), ..Config::default() };
         config.vault_keys_file = Some(dir.path().join("vault.keys"));
+        change(&mut config);
         let mut pg_cleanup = None;
         if let Some(base) = pg {
             let db = format!("simkyc_test_{}", simkyc_server::auth::new_id());
