@@ -219,39 +219,74 @@ fn purge_and_rotate_run_on_an_empty_install() {
     assert!(err.contains("unsupported database URL"), "{err}");
 }
 
+/// One HTTP/1.1 request over a fresh connection; returns (status, body).
+fn http(addr: &str, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let status = reply.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = reply.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
 #[test]
-fn serve_answers_and_shuts_down_gracefully() {
+fn serve_answers_logs_no_personal_data_and_shuts_down_gracefully() {
+    let Some(d) = data_dir() else { return };
     if !models_installed() {
         return;
     }
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
+    let key = simkyc().args(["admin", "create-key", "--role", "clerk", "--data-dir"]).arg(dir.path()).env("SIMKYC_CAPTURE_MODE", "off").env_remove("SIMKYC_VAULT_KEYS").output().unwrap();
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_string();
     let mut child = simkyc()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env_remove("SIMKYC_VAULT_KEYS")
         .env_remove("SIMKYC_DATABASE_URL")
+        .env("RUST_LOG", "debug")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        // Debug logs go to a file: a pipe nobody reads would fill up and stall the server.
+        .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
         .spawn()
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.trim().strip_prefix("simkyc listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
-    assert!(reply.starts_with("HTTP/1.1 200") && reply.contains("\"ok\""), "{reply}");
+    let (status, body) = http(&addr, "GET", "/healthz", None, "");
+    assert!(status == 200 && body.contains("\"ok\""), "{status} {body}");
+
+    // A whole registration, with a name, an ID number, photos and a phone number in the traffic.
+    let b64 = |n: &str, i: u32| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(std::fs::read(d.join(format!("lfw-dev/images/{n}/{n}_{i:04}.jpg"))).unwrap())
+    };
+    let start = serde_json::json!({ "document": { "type": "cn_resident_id", "number": "11010519491231002X", "name": "李雷", "expiry": "long_term" }, "document_photo": b64("Hu_Jintao", 2) });
+    let (status, body) = http(&addr, "POST", "/v1/registrations", Some(&key), &start.to_string());
+    assert_eq!(status, 201, "{body}");
+    let r: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = r["id"].as_str().unwrap();
+    let cap = serde_json::json!({ "nonce": r["capture"]["nonce"], "frames": [b64("Hu_Jintao", 4)] });
+    let (status, body) = http(&addr, "POST", &format!("/v1/registrations/{id}/capture"), Some(&key), &cap.to_string());
+    assert!(status == 200 && body.contains("approved"), "{body}");
+    let sim = serde_json::json!({ "msisdn": "+8613912340000", "iccid": "89860012345678901238", "imsi": "460001234567890" });
+    assert_eq!(http(&addr, "POST", &format!("/v1/registrations/{id}/activate"), Some(&key), &sim.to_string()).0, 200);
+    assert_eq!(http(&addr, "POST", "/v1/sims/+8613912340000/terminate", Some(&key), "").0, 200);
     #[cfg(unix)]
     {
         // SAFETY: sending SIGTERM to our own child process.
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let status = child.wait().unwrap();
         assert!(status.success(), "graceful shutdown exits 0, got {status}");
-        let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let err = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
         assert!(err.contains("shutting down"), "{err}");
+        assert!(err.contains("/v1/sims/{msisdn}/terminate"), "requests are logged by route template: {err}");
+        for secret in ["13912340000", "11010519491231002X", "李雷", "/9j/", "8986001234567890123", &key] {
+            assert!(!err.contains(secret), "the log contains {secret:?}");
+        }
     }
     #[cfg(not(unix))]
     let _ = child.kill();
