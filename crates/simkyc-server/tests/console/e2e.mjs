@@ -217,6 +217,15 @@ await page.locator('[data-step-panel="result"]:not([hidden])').waitFor({ timeout
 log('active challenge: steps shown, decision', await page.locator('#result-title').getAttribute('class'), await page.locator('#result-reasons').textContent());
 await signOut();
 
+// 9. The same console on a desktop screen: the layout uses the width, nothing overflows.
+await page.setViewportSize({ width: 1920, height: 1080 });
+await page.goto(base + '/');
+const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+assert.equal(overflow, false, 'no horizontal scrolling at 1920×1080');
+await shot(page, '11-desktop-signin');
+await page.setViewportSize({ width: 1280, height: 800 });
+assert.equal(await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), false, 'no horizontal scrolling at 1280×800');
+
 assert.deepEqual(errors, [], 'no script errors in the page');
 await browser.close();
 log('all console checks passed');
