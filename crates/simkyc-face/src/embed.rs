@@ -57,7 +57,8 @@ impl Embedder {
         if chip.dimensions() != (w, h) {
             return Err(FaceError::Model(format!("chip is {:?}, embedder wants {w}x{h}", chip.dimensions())));
         }
-        let (_, out) = self.model.run(&[1, 3, h as usize, w as usize], to_tensor(chip, &self.input))?;
+        let shape = crate::image_ops::tensor_shape(&self.input, w as usize, h as usize);
+        let (_, out) = self.model.run(&shape, to_tensor(chip, &self.input))?;
         if out.len() != self.dim {
             return Err(FaceError::Model(format!("embedder produced {} values, manifest says {}", out.len(), self.dim)));
         }

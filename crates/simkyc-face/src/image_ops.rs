@@ -121,7 +121,8 @@ pub fn halve(img: &RgbImage) -> RgbImage {
     out
 }
 
-/// Packs an image into a `[1, 3, h, w]` tensor as the model's input spec says.
+/// Packs an image into a `[1, 3, h, w]` (or, for NHWC models, `[1, h, w, 3]`) tensor as the
+/// model's input spec says.
 pub fn to_tensor(img: &RgbImage, spec: &InputSpec) -> Vec<f32> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let plane = w * h;
@@ -130,10 +131,21 @@ pub fn to_tensor(img: &RgbImage, spec: &InputSpec) -> Vec<f32> {
         ColorOrder::Rgb => [0, 1, 2],
         ColorOrder::Bgr => [2, 1, 0],
     };
+    let nhwc = spec.layout == simkyc_models::manifest::Layout::Nhwc;
     for (i, p) in img.pixels().enumerate() {
         for (c, &src) in order.iter().enumerate() {
-            t[c * plane + i] = (p[src] as f32 - spec.mean[c]) * spec.scale;
+            let at = if nhwc { i * 3 + c } else { c * plane + i };
+            t[at] = (p[src] as f32 - spec.mean[c]) * spec.scale;
         }
     }
     t
+}
+
+/// The input tensor shape of an image of `w`×`h` for a spec.
+pub fn tensor_shape(spec: &InputSpec, w: usize, h: usize) -> [usize; 4] {
+    if spec.layout == simkyc_models::manifest::Layout::Nhwc {
+        [1, h, w, 3]
+    } else {
+        [1, 3, h, w]
+    }
 }

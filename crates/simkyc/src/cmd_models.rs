@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use simkyc_models::manifest::Manifest;
 
@@ -25,6 +25,15 @@ pub enum ModelsCmd {
         #[arg(long, env = "SIMKYC_MODELS_DIR")]
         models_dir: Option<PathBuf>,
     },
+    /// Convert a TF.js graph model (model.json beside its weight shards) to ONNX, for adding
+    /// an operator's own model to the manifest (docs/models.md).
+    ConvertTfjs {
+        /// The model.json file.
+        model_json: PathBuf,
+        /// The ONNX file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// List installed models.
     List {
         /// Models directory.
@@ -40,6 +49,20 @@ fn dir(d: Option<PathBuf>) -> PathBuf {
 /// Runs a `models` subcommand.
 pub fn run(cmd: ModelsCmd) -> Result<ExitCode> {
     match cmd {
+        ModelsCmd::ConvertTfjs { model_json, out } => {
+            let text = std::fs::read_to_string(&model_json).with_context(|| format!("reading {}", model_json.display()))?;
+            let base = model_json.parent().map(PathBuf::from).unwrap_or_default();
+            let converted = simkyc_tfjs::convert(&text, &mut |p| std::fs::read(base.join(p)).map_err(|e| simkyc_tfjs::TfjsError::Weights(format!("{p}: {e}"))))?;
+            let bytes = converted.encode();
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {} ({} bytes, sha256 {})", out.display(), bytes.len(), simkyc_models::cache::sha256_bytes(&bytes));
+            for (n, s) in &converted.inputs {
+                println!("  input  {n} {s:?} (NHWC)");
+            }
+            for (n, s) in &converted.outputs {
+                println!("  output {n} {s:?}");
+            }
+        }
         ModelsCmd::Fetch { models_dir, offline } => {
             let d = dir(models_dir);
             let r = simkyc_models::fetch(&d, offline)?;

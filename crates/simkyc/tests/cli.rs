@@ -366,3 +366,23 @@ fn compare_live_frames_runs_the_service_checks() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown action"));
 }
+
+#[test]
+fn models_convert_tfjs_writes_onnx_for_operators() {
+    let json = simkyc_models::human::unpacked_dir().join("antispoof.json");
+    if !json.is_file() {
+        assert!(std::env::var("SIMKYC_REQUIRE_MODELS").as_deref() != Ok("1"), "human-models not unpacked; run `simkyc models fetch`");
+        eprintln!("SKIPPED: human-models not in the cache (run `simkyc models fetch`)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = simkyc().args(["models", "convert-tfjs"]).arg(&json).arg("--out").arg(dir.path().join("a.onnx")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[1, 128, 128, 3]") && text.contains("sha256"), "{text}");
+    assert!(std::fs::metadata(dir.path().join("a.onnx")).unwrap().len() > 100_000);
+    std::fs::write(dir.path().join("bad.json"), r#"{"format":"graph-model","modelTopology":{"node":[{"name":"x","op":"Placeholder"},{"name":"y","op":"Einsum","input":["x"]}]},"weightsManifest":[]}"#).unwrap();
+    let bad = simkyc().args(["models", "convert-tfjs"]).arg(dir.path().join("bad.json")).arg("--out").arg(dir.path().join("b.onnx")).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("Einsum"));
+}
