@@ -60,7 +60,31 @@ pub struct Thresholds {
 /// The thresholds file built into simkyc, calibrated on the development sets.
 pub const BUILTIN: &str = include_str!("../../../config/thresholds.toml");
 
+/// The tag a thresholds file's pipeline string carries for an adaptation (by its id; `none`).
+pub fn adaptation_tag(adaptation_id: Option<&str>) -> String {
+    format!("adaptation={}", adaptation_id.unwrap_or("none"))
+}
+
 impl Thresholds {
+    /// Checks these thresholds were calibrated for this embedder and adaptation: scores of
+    /// another pipeline would be compared with the wrong operating points.
+    pub fn check_fits(&self, embedder: &str, adaptation_id: Option<&str>) -> Result<(), EvalError> {
+        let want = adaptation_tag(adaptation_id);
+        if !self.pipeline.contains(&want) {
+            return Err(EvalError::Thresholds(format!(
+                "the thresholds ({}) were not calibrated with {want}; run `simkyc calibrate` with the same options and pass --thresholds",
+                self.pipeline
+            )));
+        }
+        if self.embedder != embedder {
+            return Err(EvalError::Thresholds(format!(
+                "the thresholds were calibrated for embedder {:?}, but {embedder:?} is in use; run `simkyc calibrate` and pass --thresholds",
+                self.embedder
+            )));
+        }
+        Ok(())
+    }
+
     /// Parses a thresholds file.
     pub fn parse(text: &str) -> Result<Thresholds, EvalError> {
         let t: Thresholds = toml::from_str(text).map_err(|e| EvalError::Thresholds(e.to_string()))?;

@@ -104,6 +104,22 @@ pub fn resize_bilinear(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     out
 }
 
+/// Resamples the region (x0, y0, w, h) of an image to `size`×`size` pixels, bilinear, edges
+/// repeated outside the image, as an NHWC tensor of channel values / 255 in `order`
+/// (`[0, 1, 2]` RGB, `[2, 1, 0]` BGR): the input of the TF.js face models.
+pub fn region_nhwc(img: &RgbImage, (x0, y0, w, h): (f64, f64, f64, f64), size: usize, order: [usize; 3]) -> Vec<f32> {
+    let mut t = Vec::with_capacity(size * size * 3);
+    for r in 0..size {
+        for c in 0..size {
+            let x = x0 + (c as f64 + 0.5) * w / size as f64 - 0.5;
+            let y = y0 + (r as f64 + 0.5) * h / size as f64 - 0.5;
+            let p = sample_bilinear(img, x.clamp(0.0, img.width() as f64 - 1.0), y.clamp(0.0, img.height() as f64 - 1.0));
+            t.extend(order.map(|k| p[k] / 255.0));
+        }
+    }
+    t
+}
+
 /// Halves an image by 2×2 box averaging (anti-aliasing before large downscales).
 pub fn halve(img: &RgbImage) -> RgbImage {
     let (w, h) = ((img.width() / 2).max(1), (img.height() / 2).max(1));

@@ -13,7 +13,7 @@ use simkyc_models::manifest::{Manifest, OutputSpec};
 use serde::Serialize;
 
 use crate::detect::FaceBox;
-use crate::image_ops::sample_bilinear;
+use crate::image_ops::region_nhwc;
 use crate::onnx::OnnxModel;
 use crate::FaceError;
 
@@ -47,18 +47,7 @@ pub struct PassiveLiveness {
 /// an NHWC tensor of RGB / 255.
 pub fn crop_tensor(img: &RgbImage, b: &FaceBox, margin: f64, size: usize) -> Vec<f32> {
     let (w, h) = (b.right - b.left, b.bottom - b.top);
-    let (x0, y0) = (b.left - margin * w, b.top - margin * h);
-    let (cw, ch) = (w * (1.0 + 2.0 * margin), h * (1.0 + 2.0 * margin));
-    let mut t = Vec::with_capacity(size * size * 3);
-    for r in 0..size {
-        for c in 0..size {
-            let x = x0 + (c as f64 + 0.5) * cw / size as f64 - 0.5;
-            let y = y0 + (r as f64 + 0.5) * ch / size as f64 - 0.5;
-            let p = sample_bilinear(img, x.clamp(0.0, img.width() as f64 - 1.0), y.clamp(0.0, img.height() as f64 - 1.0));
-            t.extend([p[2] / 255.0, p[1] / 255.0, p[0] / 255.0]);
-        }
-    }
-    t
+    region_nhwc(img, (b.left - margin * w, b.top - margin * h, w * (1.0 + 2.0 * margin), h * (1.0 + 2.0 * margin)), size, [2, 1, 0])
 }
 
 /// The whole image as a face box (for inputs that are already face crops).

@@ -10,7 +10,7 @@ use serde::Serialize;
 use simkyc_models::manifest::Manifest;
 
 use crate::detect::FaceBox;
-use crate::image_ops::sample_bilinear;
+use crate::image_ops::region_nhwc;
 use crate::onnx::OnnxModel;
 use crate::FaceError;
 
@@ -117,15 +117,7 @@ impl FaceMesh {
         let x0 = crop.cx - crop.side / 2.0;
         let y0 = crop.cy - crop.side / 2.0;
         let scale = crop.side / n as f64;
-        let mut t = Vec::with_capacity(n * n * 3);
-        for r in 0..n {
-            for c in 0..n {
-                let x = x0 + (c as f64 + 0.5) * scale - 0.5;
-                let y = y0 + (r as f64 + 0.5) * scale - 0.5;
-                let p = sample_bilinear(img, x.clamp(0.0, img.width() as f64 - 1.0), y.clamp(0.0, img.height() as f64 - 1.0));
-                t.extend(p.iter().map(|v| v / 255.0));
-            }
-        }
+        let t = region_nhwc(img, (x0, y0, crop.side, crop.side), n, [0, 1, 2]);
         let outs = self.model.run_all(&[1, n, n, 3], t)?;
         // Outputs in name order: output_contours, output_faceflag, output_mesh.
         let flag = outs.get(1).and_then(|o| o.first()).copied().ok_or_else(|| FaceError::Model("facemesh: no face flag".into()))?;

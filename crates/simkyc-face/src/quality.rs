@@ -87,6 +87,19 @@ pub struct QualityIssue {
     pub message: String,
 }
 
+/// Faces at least half as wide as the subject's, the subject included. Much smaller faces are
+/// bystanders far behind the customer, not a second person presenting.
+pub fn comparable_faces(f: &crate::FaceAnalysis, subject: &Subject) -> usize {
+    let width = subject.face.right - subject.face.left;
+    f.faces.iter().filter(|b| (b.right - b.left) >= 0.5 * width).count().max(1)
+}
+
+/// Whether a face box runs off the picture by more than 2 % of its shorter side.
+pub fn cut_off(f: &crate::FaceAnalysis, b: &FaceBox) -> bool {
+    let margin = 0.02 * f.width.min(f.height) as f64;
+    b.left < -margin || b.top < -margin || b.right > f.width as f64 + margin || b.bottom > f.height as f64 + margin
+}
+
 fn gray_at(img: &RgbImage, x: f64, y: f64) -> f64 {
     let p = sample_bilinear(img, x.clamp(0.0, img.width() as f64 - 1.0), y.clamp(0.0, img.height() as f64 - 1.0));
     0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64

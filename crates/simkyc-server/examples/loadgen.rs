@@ -52,21 +52,13 @@ fn args() -> Args {
 
 fn resident_id(seq: usize) -> String {
     let first17 = format!("3201021985{:02}{:02}{:03}", 1 + seq / 28000 % 12, 1 + seq / 1000 % 28, seq % 1000);
-    let w = [7u32, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = first17.bytes().zip(w).map(|(b, w)| (b - b'0') as u32 * w).sum();
-    format!("{first17}{}", b"10X98765432"[(sum % 11) as usize] as char)
+    let digits: [u8; 17] = first17.as_bytes().try_into().expect("17 digits");
+    format!("{first17}{}", simkyc_docs::cn_id::check_char(&digits))
 }
 
 fn sim(n: usize) -> Value {
     let body = format!("8986002{:012}", n);
-    let luhn = |s: &str| {
-        let sum: u32 = s.bytes().rev().enumerate().map(|(i, b)| {
-            let d = (b - b'0') as u32;
-            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
-        }).sum();
-        sum % 10 == 0
-    };
-    let check = (0..10).find(|d| luhn(&format!("{body}{d}"))).unwrap_or(0);
+    let check = (0..10).find(|d| simkyc_sim::luhn_ok(&format!("{body}{d}"))).unwrap_or(0);
     json!({ "msisdn": format!("+86137{:08}", n), "iccid": format!("{body}{check}"), "imsi": format!("46002{:010}", n) })
 }
 

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 use simkyc_face::embed::cosine;
-use simkyc_face::quality::{assess, QualityLimits};
-use simkyc_face::FaceAnalysis;
+pub use simkyc_face::quality::comparable_faces;
+use simkyc_face::quality::{assess, cut_off, QualityLimits};
 use simkyc_workflow::{Reason, Severity};
 
 use crate::face::Analysed;
@@ -93,13 +93,6 @@ fn reason(code: &str, msg: String) -> Reason {
     Reason::new(code, Severity::Reject, msg)
 }
 
-/// Faces at least half as wide as the subject's, the subject included. Much smaller faces are
-/// bystanders far behind the customer, not a second person presenting.
-pub fn comparable_faces(f: &FaceAnalysis, subject: &simkyc_face::Subject) -> usize {
-    let width = subject.face.right - subject.face.left;
-    f.faces.iter().filter(|b| (b.right - b.left) >= 0.5 * width).count().max(1)
-}
-
 /// Checks the analysed live frames; every problem is a refusing reason with guidance. In
 /// `passive` mode: one customer-sized face per frame, not cut off, sharp, well exposed, facing
 /// the camera, the same person in every frame, and the mean passive liveness score at or above
@@ -120,9 +113,7 @@ pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[Analysed]) -> 
         if faces > 1 {
             out.push(reason("live_multiple_faces", format!("frame {n}: {faces} faces in view; only the customer may be in the picture")));
         }
-        let b = &s.face;
-        let margin = 0.02 * f.width.min(f.height) as f64;
-        if b.left < -margin || b.top < -margin || b.right > f.width as f64 + margin || b.bottom > f.height as f64 + margin {
+        if cut_off(f, &s.face) {
             out.push(reason("live_face_cut_off", format!("frame {n}: the face is cut off by the edge of the picture; centre it")));
         }
         if a.eyes.is_some_and(|ear| ear < limits.eyes_closed) {
@@ -153,6 +144,12 @@ pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[Analysed]) -> 
     out.sort_by_key(|r| r.code.clone());
     out.dedup_by(|a, b| a.code == b.code);
     out
+}
+
+/// Mean similarity of the live frames to a template: unlike the similarity of a fused template
+/// it is not inflated by averaging, so the single-frame calibration holds.
+pub fn mean_score(frames: &[&[f32]], template: &[f32]) -> Option<f32> {
+    (!frames.is_empty()).then(|| frames.iter().map(|f| cosine(f, template)).sum::<f32>() / frames.len() as f32)
 }
 
 /// Mean passive liveness score over the frames that have one.

@@ -62,15 +62,7 @@ impl FaceStack {
         options.limits.max_side = max_side;
         let engine = FaceEngine::load_with(models_dir, &manifest, &embedder, options).map_err(|e| models(&e))?;
         let t = Thresholds::load(thresholds).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
-        let tag = format!("adaptation={}", adaptation.as_ref().map(|a| a.id()).unwrap_or_else(|| "none".into()));
-        if !t.pipeline.contains(&tag) || t.embedder != engine.embedder_name() {
-            return Err(FaceStackError::Thresholds(format!(
-                "calibrated for {} ({}), but the pipeline is {} with {tag}; run `simkyc calibrate` and set `thresholds`",
-                t.embedder,
-                t.pipeline,
-                engine.embedder_name()
-            )));
-        }
+        t.check_fits(engine.embedder_name(), adaptation.as_ref().map(|a| a.id()).as_deref()).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
         let points = MatchPoints { default: t.default.threshold, strict: t.strict.threshold };
         let liveness = PassiveLiveness::load(models_dir, &manifest)
             .map_err(|e| models(&e))?
@@ -97,12 +89,7 @@ impl FaceStack {
             let (engine, liveness, mesh) = (self.engine.clone(), self.liveness.clone(), self.mesh.clone());
             let r = tokio::task::spawn_blocking(move || -> Result<Analysed, FaceError> {
                 let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
-                if live {
-                    return analyse_image(&engine, &liveness, &mesh, &img);
-                }
-                let analysis = engine.analyze(&img)?;
-                let quality = analysis.subject.as_ref().map(|s| measure(&img, s));
-                Ok(Analysed { analysis, quality, liveness: None, eyes: None })
+                analyse_image(&engine, live.then_some((&*liveness, &*mesh)), &img)
             })
             .await
             .map_err(|e| ApiError::internal("face analysis", &e))?;
@@ -139,7 +126,7 @@ impl FaceStack {
             let keys = key_frames_of(&signals);
             let mut key_frames = Vec::new();
             for &i in &keys {
-                key_frames.push(analyse_image(&engine, &liveness, &mesh, &frames[i]).map_err(|e| (i, e))?);
+                key_frames.push(analyse_image(&engine, Some((&*liveness, &*mesh)), &frames[i]).map_err(|e| (i, e))?);
             }
             Ok(ChallengeAnalysis { key_frames, key_indices: keys, signals, verdict })
         })
@@ -175,19 +162,18 @@ pub fn key_frames_of(signals: &[Option<MeshSignals>]) -> Vec<usize> {
     keys
 }
 
-/// Full analysis of one decoded frame: faces, embedding, quality, liveness, eye openness.
-fn analyse_image(engine: &FaceEngine, liveness: &PassiveLiveness, mesh: &FaceMesh, img: &image::RgbImage) -> Result<Analysed, FaceError> {
+/// Analysis of one decoded frame: faces, embedding and quality; with the live-capture models,
+/// passive liveness and eye openness too (document photos skip them).
+fn analyse_image(engine: &FaceEngine, live: Option<(&PassiveLiveness, &FaceMesh)>, img: &image::RgbImage) -> Result<Analysed, FaceError> {
     let analysis = engine.analyze(img)?;
     let quality = analysis.subject.as_ref().map(|s| measure(img, s));
-    let live = analysis.subject.as_ref().map(|s| liveness.score(img, &s.face)).transpose()?;
-    let eyes = match &analysis.subject {
-        Some(s) => {
-            let m = mesh.run(img, simkyc_face::mesh::Square::around(&s.face))?;
-            (m.face >= 0.5).then(|| m.signals().ear)
-        }
-        None => None,
-    };
-    Ok(Analysed { analysis, quality, liveness: live, eyes })
+    let (mut liveness, mut eyes) = (None, None);
+    if let (Some((pad, mesh)), Some(s)) = (live, &analysis.subject) {
+        liveness = Some(pad.score(img, &s.face)?);
+        let m = mesh.run(img, simkyc_face::mesh::Square::around(&s.face))?;
+        eyes = (m.face >= 0.5).then(|| m.signals().ear);
+    }
+    Ok(Analysed { analysis, quality, liveness, eyes })
 }
 
 /// One analysed image: faces and subject, and the subject's quality and liveness.

@@ -1,7 +1,7 @@
 //! Reading and verifying the stored audit chain.
 
 use serde::Serialize;
-use simkyc_audit::{Chain, ChainError, Event, EventBody};
+use simkyc_audit::{ChainError, Event, EventBody};
 use sqlx::any::AnyRow;
 
 use crate::{get, Result, Store, StoreError};
@@ -52,8 +52,7 @@ impl Store {
     /// Verifies the whole chain against its recorded head. `Ok(Ok(n))`: intact with n events;
     /// `Ok(Err(e))`: broken, naming the first bad event.
     pub async fn verify_audit(&self) -> Result<std::result::Result<u64, ChainError>> {
-        let head = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1").fetch_one(&self.pool).await?;
-        let head = Chain { last_seq: get::<i64>(&head, "last_seq")? as u64, last_hash: get(&head, "last_hash")? };
+        let head = crate::write::read_head(&self.pool).await?;
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY seq")).fetch_all(&self.pool).await?;
         let events = rows.iter().map(|r| event(r).map(|e| e.event)).collect::<Result<Vec<_>>>()?;
         Ok(simkyc_audit::verify_with_head(&events, &head))

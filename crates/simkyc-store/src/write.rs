@@ -22,10 +22,15 @@ impl Store {
         // A write as the first statement takes SQLite's write lock at once (no deferred
         // read-to-write upgrade that could fail) and PostgreSQL's row lock on the head.
         sqlx::query("UPDATE audit_head SET last_seq = last_seq WHERE id = 1").execute(&mut *tx).await?;
-        let head = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1").fetch_one(&mut *tx).await?;
-        let chain = Chain { last_seq: get::<i64>(&head, "last_seq")? as u64, last_hash: get(&head, "last_hash")? };
+        let chain = read_head(&mut *tx).await?;
         Ok(WriteTx { tx, chain, now: now_ms() })
     }
+}
+
+/// The recorded head of the audit chain.
+pub(crate) async fn read_head<'e>(db: impl sqlx::Executor<'e, Database = Any>) -> Result<Chain> {
+    let head = sqlx::query("SELECT last_seq, last_hash FROM audit_head WHERE id = 1").fetch_one(db).await?;
+    Ok(Chain { last_seq: get::<i64>(&head, "last_seq")? as u64, last_hash: get(&head, "last_hash")? })
 }
 
 impl WriteTx {

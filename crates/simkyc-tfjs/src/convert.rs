@@ -183,6 +183,28 @@ impl Ctx {
         Ok(Val { name, ..x })
     }
 
+    /// A fused node's `fused_ops`: the bias (third input, as an initialiser of `channels`
+    /// values) when the first op is BiasAdd, and the activations that follow.
+    fn fused_ops(&mut self, node: &Node, channels: usize) -> Result<(Option<String>, Vec<String>), TfjsError> {
+        let mut ops = node.attr_strs("fused_ops");
+        if ops.first().map(String::as_str) != Some("BiasAdd") {
+            return Ok((None, ops));
+        }
+        ops.remove(0);
+        let ins = node.data_inputs();
+        let bias = self.konst(&ins.get(2).ok_or_else(|| graph_err(format!("{}: BiasAdd without bias", node.name)))?.0)?;
+        Ok((Some(self.b.f32s("bias", &[channels], &bias.f32s())), ops))
+    }
+
+    /// Applies a fused node's activations in order (Prelu's alpha is its fourth input).
+    fn activations(&mut self, mut v: Val, activations: &[String], node: &Node) -> Result<Val, TfjsError> {
+        let alpha = node.data_inputs().get(3).map(|i| i.0.clone());
+        for act in activations {
+            v = self.activation(v, act, node, alpha.as_deref())?;
+        }
+        Ok(v)
+    }
+
     fn conv(&mut self, node: &Node, depthwise: bool) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
         if ins.len() < 2 {
@@ -225,14 +247,9 @@ impl Ctx {
         let (dh, dw) = (dil.get(1).copied().unwrap_or(1).max(1) as usize, dil.get(2).copied().unwrap_or(1).max(1) as usize);
         let (oh, ow, pads) = self.padding(node, h, wd, kh, kw, sh, sw, dh, dw)?;
         let wname = self.b.f32s("filter", &w_dims, &w);
-        let fused = node.attr_strs("fused_ops");
+        let (bias, activations) = self.fused_ops(node, out_c)?;
         let mut inputs = vec![x.name.clone(), wname];
-        let mut rest = fused.as_slice();
-        if rest.first().map(String::as_str) == Some("BiasAdd") {
-            let bias = self.konst(&ins.get(2).ok_or_else(|| graph_err(format!("{}: BiasAdd without bias", node.name)))?.0)?;
-            inputs.push(self.b.f32s("bias", &[out_c], &bias.f32s()));
-            rest = &rest[1..];
-        }
+        inputs.extend(bias);
         let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let attrs = vec![
             ints("kernel_shape", &[kh as i64, kw as i64]),
@@ -242,11 +259,7 @@ impl Ctx {
             int("group", group as i64),
         ];
         let y = self.b.op("Conv", &refs, attrs);
-        let mut v = Val { name: y, shape: vec![n, oh, ow, out_c], nchw: true };
-        for act in rest {
-            let alpha = ins.get(3).map(|i| i.0.clone());
-            v = self.activation(v, act, node, alpha.as_deref())?;
-        }
+        let v = self.activations(Val { name: y, shape: vec![n, oh, ow, out_c], nchw: true }, &activations, node)?;
         self.set(node, v);
         Ok(())
     }
@@ -482,19 +495,11 @@ impl Ctx {
         }
         let w = self.b.f32s("weight", &[k, n], &data);
         let mut y = self.b.op("MatMul", &[&a.name, &w], vec![]);
-        let fused = node.attr_strs("fused_ops");
-        let mut rest = fused.as_slice();
-        if rest.first().map(String::as_str) == Some("BiasAdd") {
-            let bias = self.konst(&ins.get(2).ok_or_else(|| graph_err(format!("{}: BiasAdd without bias", node.name)))?.0)?;
-            let bn = self.b.f32s("bias", &[n], &bias.f32s());
+        let (bias, activations) = self.fused_ops(node, n)?;
+        if let Some(bn) = bias {
             y = self.b.op("Add", &[&y, &bn], vec![]);
-            rest = &rest[1..];
         }
-        let mut v = Val { name: y, shape: vec![a.shape[0], n], nchw: false };
-        for act in rest {
-            let alpha = ins.get(3).map(|i| i.0.clone());
-            v = self.activation(v, act, node, alpha.as_deref())?;
-        }
+        let v = self.activations(Val { name: y, shape: vec![a.shape[0], n], nchw: false }, &activations, node)?;
         self.set(node, v);
         Ok(())
     }

@@ -167,7 +167,7 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
     use simkyc_server::capture::{self, CaptureLimits, CaptureMode};
     use simkyc_workflow::{decide, CheckResults};
 
-    let models = a.engine.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let models = crate::engine_setup::models_dir(&a.engine);
     let defaults = simkyc_server::Config::default();
     let stack = simkyc_server::face::FaceStack::load(&models, a.engine.thresholds.as_deref(), defaults.max_image_bytes, defaults.max_image_side, 1)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -201,8 +201,8 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
         reasons.push(simkyc_workflow::Reason::new(capture::CHALLENGE_FAILED, simkyc_workflow::Severity::Reject, format!("the challenge was not completed: {f}")));
     }
     let doc_emb = doc.analysis.subject.as_ref().map(|s| s.embedding.clone()).context("no face in the document photo")?;
-    let embs: Vec<&Vec<f32>> = key_frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| &s.embedding)).collect();
-    let score = (!embs.is_empty() && reasons.is_empty()).then(|| embs.iter().map(|e| cosine(e, &doc_emb)).sum::<f32>() / embs.len() as f32);
+    let embs: Vec<&[f32]> = key_frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| s.embedding.as_slice())).collect();
+    let score = if reasons.is_empty() { capture::mean_score(&embs, &doc_emb) } else { None };
     let d = decide(&CheckResults { capture: reasons, match_score: score, sim_limit: u32::MAX, ..Default::default() }, stack.points);
     let out = json!({
         "frames": files.len(),

@@ -38,7 +38,7 @@ pub fn mean(s: &LivenessScores) -> f32 {
 }
 
 fn load(a: &EngineArgs) -> Result<PassiveLiveness> {
-    let dir = a.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let dir = crate::engine_setup::models_dir(a);
     let m = Manifest::load(&dir)?;
     PassiveLiveness::load(&dir, &m)?.context("the liveness models are not installed; run `simkyc models fetch`")
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use simkyc_face::quality::{assess, measure, QualityIssue, QualityLimits};
+use simkyc_face::quality::{assess, comparable_faces, cut_off, measure, QualityIssue, QualityLimits};
 use simkyc_server::capture::EYES_CLOSED_EAR;
 
 use crate::engine_setup::load_engine_raw;
@@ -29,7 +29,7 @@ pub struct QualityArgs {
 /// Runs the command; exits 0 when every image passes, 1 otherwise.
 pub fn run(a: QualityArgs) -> Result<ExitCode> {
     let engine = load_engine_raw(&a.engine)?;
-    let dir = a.engine.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let dir = crate::engine_setup::models_dir(&a.engine);
     let mesh = simkyc_face::mesh::FaceMesh::load(&dir, &simkyc_models::manifest::Manifest::load(&dir)?)?;
     let (limits, prefix) = if a.document { (QualityLimits::DOCUMENT, "document") } else { (QualityLimits::LIVE, "live") };
     let mut all_ok = true;
@@ -43,13 +43,11 @@ pub fn run(a: QualityArgs) -> Result<ExitCode> {
         match (&analysis.subject, analysis.faces.len()) {
             (None, _) => reasons.push(QualityIssue { code: format!("{prefix}_no_face"), message: "no face found: face the camera in good light".into() }),
             (Some(s), _) => {
-                let width = s.face.right - s.face.left;
-                let comparable = analysis.faces.iter().filter(|b| b.right - b.left >= 0.5 * width).count();
+                let comparable = comparable_faces(&analysis, s);
                 if comparable > 1 {
                     reasons.push(QualityIssue { code: format!("{prefix}_multiple_faces"), message: format!("{comparable} faces in view: only the customer") });
                 }
-                let margin = 0.02 * img.width().min(img.height()) as f64;
-                if s.face.left < -margin || s.face.top < -margin || s.face.right > img.width() as f64 + margin || s.face.bottom > img.height() as f64 + margin {
+                if cut_off(&analysis, &s.face) {
                     reasons.push(QualityIssue { code: format!("{prefix}_face_cut_off"), message: "the face is cut off by the edge: centre it".into() });
                 }
                 if let Some(m) = &measures {

@@ -22,13 +22,18 @@ pub fn load_engine(a: &EngineArgs) -> Result<FaceEngine> {
     load(a, true)
 }
 
+/// The models directory the options name (default: where `simkyc models fetch` installs).
+pub fn models_dir(a: &EngineArgs) -> PathBuf {
+    a.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir)
+}
+
 /// Loads the engine without the adaptation (raw embeddings, for caching and training).
 pub fn load_engine_raw(a: &EngineArgs) -> Result<FaceEngine> {
     load(a, false)
 }
 
 fn load(a: &EngineArgs, adapted: bool) -> Result<FaceEngine> {
-    let dir = a.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
+    let dir = models_dir(a);
     let m = Manifest::load(&dir)?;
     let name = a.embedder.clone().unwrap_or_else(|| m.defaults.embedder.clone());
     let adaptation = if adapted { load_adaptation(a, &name)? } else { None };
@@ -64,7 +69,7 @@ pub fn pipeline_signature(e: &FaceEngine) -> String {
 
 /// Which adaptation scores were made with, as recorded in the thresholds' pipeline string.
 fn adaptation_tag(ad: Option<&Adaptation>) -> String {
-    format!("adaptation={}", ad.map(|a| a.id()).unwrap_or_else(|| "none".into()))
+    simkyc_eval::calibration::adaptation_tag(ad.map(|a| a.id()).as_deref())
 }
 
 /// The settings that change scores, recorded with thresholds: raw pipeline plus adaptation.
@@ -81,17 +86,7 @@ pub fn adapt_all(emb: HashMap<PathBuf, Option<Vec<f32>>>, ad: Option<&Adaptation
 /// Loads thresholds and checks they were calibrated for this embedder and adaptation.
 pub fn load_thresholds(a: &EngineArgs, e: &FaceEngine, ad: Option<&Adaptation>) -> Result<Thresholds> {
     let t = Thresholds::load(a.thresholds.as_deref())?;
-    let want = adaptation_tag(ad);
-    if !t.pipeline.contains(&want) {
-        bail!("the thresholds ({}) were not calibrated with {want}; run `simkyc calibrate` with the same options and pass --thresholds", t.pipeline);
-    }
-    if t.embedder != e.embedder_name() {
-        bail!(
-            "the thresholds were calibrated for embedder {:?}, but {:?} is in use; run `simkyc calibrate` and pass --thresholds",
-            t.embedder,
-            e.embedder_name()
-        );
-    }
+    t.check_fits(e.embedder_name(), ad.map(|a| a.id()).as_deref())?;
     Ok(t)
 }
 

@@ -9,7 +9,6 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simkyc_docs::Date;
-use simkyc_face::embed::cosine;
 use simkyc_store::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
 use simkyc_face::challenge::Action;
 use simkyc_workflow::{decide, CheckResults, DocumentInput, DuplicateHit, Outcome, Permission, Reason, RegistrationState, Severity};
@@ -163,10 +162,9 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
         actions,
         expires_ms,
     };
-    let challenge = json!({
-        "mode": requirements.mode, "nonce": requirements.nonce, "min_frames": requirements.min_frames, "max_frames": requirements.max_frames,
-        "min_eye_px": requirements.min_eye_px, "expires_at": requirements.expires_at, "expires_ms": expires_ms, "actions": requirements.actions,
-    });
+    // Stored as the client sees it, plus the expiry in milliseconds for the check at capture.
+    let mut challenge = serde_json::to_value(&requirements).map_err(|e| ApiError::internal("capture requirements", &e))?;
+    challenge["expires_ms"] = json!(expires_ms);
     let new = NewRegistration {
         id: id.clone(),
         operator_id: p.operator_id.clone(),
@@ -201,22 +199,9 @@ pub async fn get(State(st): State<AppState>, Extension(p): Extension<Principal>,
     Ok(Json(view(&st.store.registration(&id, &p.operator_id).await?)))
 }
 
-/// Mean similarity of the live frames to a template: unlike the similarity of a fused template
-/// it is not inflated by averaging, so the single-frame calibration holds.
-fn mean_score(frames: &[&[f32]], template: &[f32]) -> Option<f32> {
-    (!frames.is_empty()).then(|| frames.iter().map(|f| cosine(f, template)).sum::<f32>() / frames.len() as f32)
-}
-
+/// The stored template of a capture: the frames' embeddings fused with equal weight.
 fn fused(frames: &[&[f32]]) -> Option<Vec<f32>> {
-    let dim = frames.first()?.len();
-    let mut sum = vec![0f32; dim];
-    for f in frames {
-        for (s, x) in sum.iter_mut().zip(f.iter()) {
-            *s += x;
-        }
-    }
-    simkyc_face::embed::l2_normalize(&mut sum);
-    Some(sum)
+    simkyc_face::embed::fuse(&frames.iter().map(|f| (f.to_vec(), 1.0)).collect::<Vec<_>>())
 }
 
 /// Fewest frames of an active-challenge capture.
@@ -329,7 +314,7 @@ pub async fn capture(
         Some(enc) => template_from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", &id))?),
         None => None,
     };
-    let match_score = if capture_reasons.is_empty() { doc_template.as_ref().and_then(|t| mean_score(&embeddings, t)) } else { None };
+    let match_score = if capture_reasons.is_empty() { doc_template.as_ref().and_then(|t| capture::mean_score(&embeddings, t)) } else { None };
 
     let mut duplicates = Vec::new();
     if match_score.is_some() {
@@ -338,7 +323,7 @@ pub async fn capture(
                 continue;
             }
             let t = st.vault.open(&g.template_enc, &aad("registrations", "live_template_enc", &g.registration_id))?;
-            if let Some(score) = template_from_bytes(&t).and_then(|t| mean_score(&embeddings, &t)) {
+            if let Some(score) = template_from_bytes(&t).and_then(|t| capture::mean_score(&embeddings, &t)) {
                 if score >= st.face.points.strict {
                     duplicates.push(DuplicateHit { registration_id: g.registration_id, score });
                 }

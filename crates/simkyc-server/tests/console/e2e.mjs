@@ -41,6 +41,14 @@ async function signOut() {
   await page.locator('#page-signin').waitFor();
 }
 
+// A valid resident ID number: 17 digits and their GB 11643-1999 check character.
+function residentId(first17) {
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  let s = 0;
+  for (let i = 0; i < 17; i++) s += Number(first17[i]) * w[i];
+  return first17 + '10X98765432'[s % 11];
+}
+
 // Presses Capture until the registration is decided: frames refused for framing keep it open.
 async function captureUntilDecided() {
   for (let attempt = 1; ; attempt++) {
@@ -114,12 +122,7 @@ log('registration with an lfw-dev document photo: decision', first, await page.l
 
 // 4. A registration whose document photo is a frame of the same clip: the same person.
 await page.getByRole('button', { name: '新登记' }).click();
-const n2 = await page.evaluate(() => {
-  const f = '11010519900101001';
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  let s = 0; for (let i = 0; i < 17; i++) s += Number(f[i]) * w[i];
-  return f + '10X98765432'[s % 11];
-});
+const n2 = residentId('11010519900101001');
 await number.fill(n2);
 await page.getByLabel('姓名（与证件一致）').fill('李四');
 await page.getByLabel('有效期至').fill('2036-06-30');
@@ -195,12 +198,7 @@ log('settings: ok');
 // 8. Active challenge: the steps are announced, then shown one at a time during the capture.
 await signIn(env('KEY_CLERK'));
 await page.locator('#page-register').waitFor();
-const n3 = await page.evaluate(() => {
-  const f = '11010519900101002';
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-  let s = 0; for (let i = 0; i < 17; i++) s += Number(f[i]) * w[i];
-  return f + '10X98765432'[s % 11];
-});
+const n3 = residentId('11010519900101002');
 await page.getByLabel('公民身份号码').fill(n3);
 await page.getByLabel('姓名（与证件一致）').fill('王五');
 await page.getByLabel('长期有效').check();
