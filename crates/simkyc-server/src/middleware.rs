@@ -2,13 +2,18 @@
 //! structured access logs (route templates, never paths that may hold personal data), and
 //! idempotency keys.
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::body::{to_bytes, Body};
+use axum::body::{to_bytes, Body, Bytes, HttpBody};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body::{Frame, SizeHint};
 use sha2::{Digest, Sha256};
 use simkyc_store::idempotency::Claim;
 
@@ -30,13 +35,62 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     response
 }
 
-/// Refuses bodies whose declared length exceeds the limit before reading them.
+/// Refuses bodies whose declared length exceeds the limit before reading them, and announces
+/// `Connection: close` on any reply sent before the request body was read to its end.
+///
+/// A route that refuses a request early (no key, wrong role, too large) never reads the body;
+/// hyper then closes the connection after the reply. Without the header a keep-alive client
+/// would put that socket back in its pool and lose its next request to an unexpected EOF.
 pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > state.config.max_body_bytes) {
-        return ApiError::too_large("body_too_large", format!("the request body may be at most {} bytes", state.config.max_body_bytes)).into_response();
+        return close_connection(ApiError::too_large("body_too_large", format!("the request body may be at most {} bytes", state.config.max_body_bytes)).into_response());
     }
-    next.run(req).await
+    let (parts, body) = req.into_parts();
+    let finished = Arc::new(AtomicBool::new(body.is_end_stream()));
+    let req = Request::from_parts(parts, Body::new(TrackedBody { inner: body, finished: finished.clone() }));
+    let response = next.run(req).await;
+    if finished.load(Ordering::Acquire) {
+        response
+    } else {
+        close_connection(response)
+    }
+}
+
+fn close_connection(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// A request body that records when it has been read to its end.
+struct TrackedBody {
+    inner: Body,
+    finished: Arc<AtomicBool>,
+}
+
+impl HttpBody for TrackedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.finished.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let end = self.inner.is_end_stream();
+        if end {
+            self.finished.store(true, Ordering::Release);
+        }
+        end
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// `Idempotency-Key` on a POST: the first request's response is stored and returned again for a

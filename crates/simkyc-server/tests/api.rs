@@ -476,3 +476,57 @@ fn a_store_can_override_the_operator_capture_mode() {
     assert_eq!(h.call("PUT", "/v1/admin/stores/default/capture-mode", "admin", Some(json!({ "capture_mode": null }))).status, 200);
     assert_eq!(mode_of_new("clerk").as_deref(), Some("off"), "back to the operator's");
 }
+
+/// Reads one HTTP/1.1 response (head and `Content-Length` body) from a kept-alive connection.
+fn read_response(s: &mut std::net::TcpStream) -> Option<String> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some(head)
+}
+
+#[test]
+fn a_reply_sent_before_the_body_arrives_says_the_connection_closes() {
+    use std::io::Write;
+    let Some(h) = Harness::sqlite() else { return };
+    // The route refuses an auditor before it reads the body. A client that had not finished
+    // sending must be told the connection closes; otherwise it reuses a dead socket.
+    for (path, who) in [("/v1/sims/+8613900000999/terminate", "auditor"), ("/v1/registrations", "nobody")] {
+        let mut s = std::net::TcpStream::connect(h.base.trim_start_matches("http://")).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        let key = h.keys.get(who).cloned().unwrap_or_else(|| "sk_nobody_x".into());
+        write!(s, "POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n").unwrap();
+        let head = read_response(&mut s).expect("a reply to the refused request");
+        assert!(head.starts_with("http/1.1 4"), "{head}");
+        let _ = s.write_all(b"{}");
+        if head.contains("connection: close") {
+            continue;
+        }
+        // Kept alive: the next request on this connection must be answered.
+        let _ = write!(s, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        let next = read_response(&mut s);
+        assert!(next.is_some_and(|n| n.starts_with("http/1.1 200")), "{path}: the server closed a connection it had not announced as closing ({head})");
+    }
+    // Requests whose bodies were read (or that had none) keep the connection.
+    let mut s = std::net::TcpStream::connect(h.base.trim_start_matches("http://")).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let body = json!({ "document": { "type": "cn_resident_id", "number": resident_id(7) } }).to_string();
+    for _ in 0..2 {
+        write!(s, "GET /v1/me HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\n\r\n", h.key("clerk")).unwrap();
+        let head = read_response(&mut s).expect("GET answered");
+        assert!(head.starts_with("http/1.1 200") && !head.contains("connection: close"), "{head}");
+        write!(s, "POST /v1/subscribers/lookup HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", h.key("clerk"), body.len()).unwrap();
+        let head = read_response(&mut s).expect("POST answered");
+        assert!(head.starts_with("http/1.1 200") && !head.contains("connection: close"), "{head}");
+    }
+}
