@@ -3,6 +3,7 @@
 
 pub mod adapt;
 pub mod challenge;
+pub mod cues;
 pub mod align;
 pub mod decode;
 pub mod detect;

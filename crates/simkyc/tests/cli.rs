@@ -307,6 +307,16 @@ fn liveness_eval_on_pad_dev_reports_apcer_and_bpcer() {
     // At the service's threshold (the first listed): measured APCER 0.16, BPCER 0.04.
     let at = &antispoof["at"][0];
     assert!(at["apcer"].as_f64().unwrap() < 0.25 && at["bpcer"].as_f64().unwrap() < 0.10, "{at}");
+    // Live crops are larger than attack crops in this set; with every crop resampled to one width
+    // the model still separates them (it is not reading resolution), and the cues are reported.
+    let row = |cue: &str, crops: &str| report.as_array().unwrap().iter().find(|r| r["cue"] == cue && r["crops"].as_str().is_some_and(|c| c.starts_with(crops))).cloned().unwrap_or_else(|| panic!("no {cue} row for {crops}"));
+    assert!(row("crop_width", "native")["auc"].as_f64().unwrap() > 0.9);
+    assert!(row("antispoof", "resampled")["auc"].as_f64().unwrap() > 0.95);
+    assert_eq!(row("crop_width", "resampled")["auc"].as_f64(), Some(0.5));
+    for cue in ["moire_peak", "high_frequency", "specular", "saturation"] {
+        let fused = report.as_array().unwrap().iter().find(|r| r["fused"] == format!("antispoof+{cue}")).unwrap_or_else(|| panic!("no fusion row for {cue}"));
+        assert!((0.5..=1.0).contains(&fused["auc_cross_validated"].as_f64().unwrap()), "{fused}");
+    }
 }
 
 #[test]
