@@ -114,7 +114,7 @@ pub async fn build_state_with(config: Config, face: Arc<FaceStack>) -> Result<Ap
     std::fs::create_dir_all(&config.data_dir).map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
     let vault = Vault::load(key_source(&config))?;
     let metrics = Metrics::new().map_err(|e| StartError::Other(format!("metrics: {e}")))?;
-    Ok(AppState { inner: Arc::new(Inner { config, store, face, vault, metrics, verified_keys: VerifiedKeys::default(), liveness_failures: Default::default() }) })
+    Ok(AppState { inner: Arc::new(Inner { config, store, face, vault, metrics, verified_keys: VerifiedKeys::default() }) })
 }
 
 async fn no_route() -> ApiError {

@@ -31,31 +31,23 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Keys already verified with argon2.
     pub verified_keys: VerifiedKeys,
-    /// Recent failed liveness checks per API key (device), for the lockout.
-    pub liveness_failures: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>>,
 }
 
 impl Inner {
-    /// Seconds until this key may capture again, when it is locked out.
-    pub fn lockout_remaining(&self, key_id: &str) -> Option<u64> {
-        let window = std::time::Duration::from_secs(self.config.lockout_window_secs);
-        let mut map = self.liveness_failures.lock().ok()?;
-        let q = map.get_mut(key_id)?;
-        while q.front().is_some_and(|t| t.elapsed() > window) {
-            q.pop_front();
+    /// Seconds until this key (device) may capture again, when its failed liveness checks within
+    /// the window have reached the limit. Read from the database, so every server sharing it
+    /// enforces the same lockout, and a restart does not lift it.
+    pub async fn lockout_remaining(&self, key_id: &str) -> Result<Option<u64>, simkyc_store::StoreError> {
+        let window_ms = self.config.lockout_window_secs.saturating_mul(1000) as i64;
+        let now = simkyc_store::now_ms();
+        let failures = self.store.liveness_failures_since(key_id, now - window_ms).await?;
+        let limit = self.config.lockout_failures.max(1);
+        if failures.len() < limit {
+            return Ok(None);
         }
-        if q.len() >= self.config.lockout_failures {
-            q.front().map(|t| window.saturating_sub(t.elapsed()).as_secs().max(1))
-        } else {
-            None
-        }
-    }
-
-    /// Records a failed liveness check by this key.
-    pub fn record_liveness_failure(&self, key_id: &str) {
-        if let Ok(mut map) = self.liveness_failures.lock() {
-            map.entry(key_id.to_string()).or_default().push_back(std::time::Instant::now());
-        }
+        // Locked until enough failures leave the window that fewer than the limit remain.
+        let freed_at = failures[failures.len() - limit] + window_ms;
+        Ok(Some(((freed_at - now).max(1000) / 1000) as u64))
     }
 }
 

@@ -443,7 +443,17 @@ impl Harness {
 
 #[test]
 fn passive_liveness_refuses_photos_of_photos_and_locks_the_device_out() {
-    let Some(h) = Harness::sqlite() else { return };
+    let Some(mut h) = Harness::sqlite() else { return };
+    liveness_lockout(&mut h);
+}
+
+#[test]
+fn liveness_lockout_postgres() {
+    let Some(mut h) = Harness::postgres() else { return };
+    liveness_lockout(&mut h);
+}
+
+fn liveness_lockout(h: &mut Harness) {
     h.set_capture_mode("passive");
     // lfw-dev images are press photographs: held up to a camera they are presentation attacks.
     for i in 0..5 {
@@ -457,6 +467,13 @@ fn passive_liveness_refuses_photos_of_photos_and_locks_the_device_out() {
     assert_eq!((locked.status, locked.code()), (429, "liveness_lockout"), "{:?}", locked.json);
     let (_, c) = h.register("clerk2", &resident_id(91), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
     assert_eq!(c.status, 200);
+    // The lockout lives in the database: a restarted server (or a second one) still enforces it.
+    h.restart();
+    let s = h.start_registration("clerk", &resident_id(92), &h.photo("Hu_Jintao", 2));
+    let locked = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    assert_eq!((locked.status, locked.code()), (429, "liveness_lockout"), "{:?}", locked.json);
+    let wait: u64 = locked.json["error"]["message"].as_str().unwrap().rsplit("resume in ").next().unwrap().trim_end_matches(" s").parse().unwrap();
+    assert!((1..=180).contains(&wait), "{wait}");
     // The failed attempt's frame is kept for review within the retention period.
     let row = h.rt.block_on(h.running.as_ref().unwrap().state.store.registrations_in_state("default", simkyc_workflow::RegistrationState::Rejected, 10)).unwrap();
     assert!(row.iter().all(|r| r.live_photo_enc.is_some()));

@@ -85,6 +85,10 @@ fn active_mode_issues_a_challenge_and_refuses_a_still_picture() {
     assert_eq!(c.status, 200, "{:?}", c.json);
     assert_eq!(c.json["decision"], "rejected", "{:?}", c.json);
     assert!(c.json["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "challenge_failed"), "{:?}", c.json);
+    // A failed challenge counts towards the device's liveness lockout like a failed passive check.
+    let state = &h.running.as_ref().unwrap().state;
+    let key_id = simkyc_server::auth::key_id_of(h.key("clerk")).unwrap().to_string();
+    assert_eq!(h.rt.block_on(state.store.liveness_failures_since(&key_id, 0)).unwrap().len(), 1);
     // The nonce is single-use: the same capture again is refused.
     let again = h.call("POST", &path, "clerk", Some(json!({ "nonce": cap["nonce"], "frames": (0..12).map(|_| b64(&frames[2])).collect::<Vec<_>>() })));
     assert_eq!((again.status, again.code()), (409, "capture_already_done"));

@@ -7,6 +7,7 @@
 
 mod audit_log;
 mod keys;
+mod lockout;
 mod org;
 mod registrations;
 mod schema;

@@ -7,6 +7,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_capture_attempts.sql")),
     (3, include_str!("../migrations/0003_store_capture_mode.sql")),
+    (4, include_str!("../migrations/0004_liveness_failures.sql")),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -235,7 +235,7 @@ pub async fn capture(
     if challenge["expires_ms"].as_i64().is_some_and(|exp| simkyc_store::now_ms() >= exp) {
         return Err(ApiError::conflict("capture_expired", "the capture window of this registration has passed; start a new registration"));
     }
-    if let Some(wait) = st.lockout_remaining(&p.key_id) {
+    if let Some(wait) = st.lockout_remaining(&p.key_id).await? {
         return Err(ApiError::new(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             "liveness_lockout",
@@ -343,9 +343,8 @@ pub async fn capture(
         sim_limit: operator.sim_limit.max(0) as u32,
     };
     let decision = decide(&checks, st.face.points);
-    if decision.reasons.iter().any(|r| r.code == capture::LIVENESS_FAILED) {
-        st.record_liveness_failure(&p.key_id);
-    }
+    // Failed passive checks and failed challenges both count towards the device's lockout.
+    let liveness_failed = decision.reasons.iter().any(|r| r.code == capture::LIVENESS_FAILED || r.code == capture::CHALLENGE_FAILED);
     let state = match decision.outcome {
         Outcome::Approved => RegistrationState::Approved,
         Outcome::Rejected => RegistrationState::Rejected,
@@ -391,6 +390,9 @@ pub async fn capture(
     };
     let mut w = st.store.write().await?;
     w.record_decision(&id, &p.operator_id, &p.actor(), &verdict).await?;
+    if liveness_failed {
+        w.record_liveness_failure(&p.key_id).await?;
+    }
     w.commit().await?;
     let decision_ms = started.elapsed().as_secs_f64() * 1000.0;
     st.metrics.decisions.with_label_values(&[decision.outcome.as_str()]).inc();

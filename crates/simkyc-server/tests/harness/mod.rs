@@ -167,6 +167,23 @@ impl Harness {
         Some(Harness { rt, running: Some(running), base, keys, data, _dir: dir, agent, pg_cleanup })
     }
 
+    /// Stops the server and starts a new one on the same database and configuration (as after
+    /// a restart, or as a second server sharing the database).
+    pub fn restart(&mut self) {
+        let running = self.running.take().expect("a running server");
+        let config = running.state.config.clone();
+        let face = running.state.face.clone();
+        let next = self.rt.block_on(async {
+            let store = running.state.store.clone();
+            running.shutdown().await;
+            store.close().await;
+            let state = simkyc_server::build_state_with(config, face).await.expect("rebuilding the server state");
+            simkyc_server::start(state).await.expect("restarting the server")
+        });
+        self.base = format!("http://{}", next.addr);
+        self.running = Some(next);
+    }
+
     /// Key of a named principal.
     pub fn key(&self, name: &str) -> &str {
         &self.keys[name]
