@@ -88,7 +88,8 @@ impl Thresholds {
     /// Parses a thresholds file.
     pub fn parse(text: &str) -> Result<Thresholds, EvalError> {
         let t: Thresholds = toml::from_str(text).map_err(|e| EvalError::Thresholds(e.to_string()))?;
-        if !(t.strict.threshold >= t.default.threshold) {
+        // A NaN threshold is refused too: it compares as neither above nor equal.
+        if !matches!(t.strict.threshold.partial_cmp(&t.default.threshold), Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)) {
             return Err(EvalError::Thresholds("strict threshold is below the default threshold".into()));
         }
         Ok(t)

@@ -38,7 +38,8 @@ pub fn rates_at(s: &[Scored], threshold: f32) -> Rates {
     for p in s {
         if p.genuine {
             gen += 1;
-            if !(p.score >= threshold) {
+            // A NaN score is a non-match.
+            if !matches!(p.score.partial_cmp(&threshold), Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)) {
                 fnm += 1;
             }
         } else {

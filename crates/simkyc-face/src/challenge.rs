@@ -192,7 +192,7 @@ mod tests {
         assert_eq!(verify(&t, &[Action::TurnLeft, Action::Nod], &l), Err(ChallengeFailure::Simultaneous));
         // A still photo: no action at all.
         assert_eq!(verify(&vec![neutral(); 30], &[Action::Blink, Action::Nod], &l), Err(ChallengeFailure::Missing(Action::Blink)));
-        assert_eq!(verify(&vec![neutral(); 3], &[Action::Blink, Action::Nod], &l), Err(ChallengeFailure::TooFewFrames));
+        assert_eq!(verify(&[neutral(); 3], &[Action::Blink, Action::Nod], &l), Err(ChallengeFailure::TooFewFrames));
     }
 
     #[test]

@@ -141,7 +141,7 @@ fn tile_layout(nc: i64, nr: i64) -> (Vec<Tile>, i64, i64) {
         let (x1, y1) = (PYR_OUTER_PADDING + width - 1, y - 1);
         let t = Tile { x: x1 - sizes[i].0 + 1, y: y1 - sizes[i].1 + 1, w: sizes[i].0, h: sizes[i].1 };
         let first = tiles[0];
-        let overlaps = t.x <= first.x + first.w - 1 && first.x <= t.x + t.w - 1 && t.y <= first.y + first.h - 1 && first.y <= t.y + t.h - 1;
+        let overlaps = t.x < first.x + first.w && first.x < t.x + t.w && t.y < first.y + first.h && first.y < t.y + t.h;
         if overlaps {
             break;
         }
@@ -208,7 +208,7 @@ impl MmodDetector {
                 resize_plane_dlib(&mut input[k * plane..(k + 1) * plane], cw, (s.x as usize, s.y as usize, s.w as usize, s.h as usize), (d.x as usize, d.y as usize, d.w as usize, d.h as usize));
             }
         }
-        let (shape, scores) = self.model.run(&[1, 3, ch as usize, cw as usize], input)?;
+        let (shape, scores) = self.model.run(&[1, 3, ch, cw], input)?;
         let (oh, ow) = match shape.as_slice() {
             [1, 1, h, w] => (*h, *w),
             other => return Err(FaceError::Model(format!("detector output shape {other:?} is not [1,1,h,w]"))),

@@ -85,7 +85,8 @@ pub fn fuse(embeddings: &[(Vec<f32>, f32)]) -> Option<Vec<f32>> {
     let mut acc = vec![0f32; dim];
     let mut total = 0f32;
     for (e, w) in embeddings {
-        if e.len() != dim || !(*w > 0.0) {
+        // `> 0.0` is false for NaN weights too, which are skipped with the rest.
+        if e.len() != dim || w.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         acc.iter_mut().zip(e).for_each(|(a, x)| *a += w * x);

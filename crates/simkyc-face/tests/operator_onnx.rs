@@ -50,7 +50,7 @@ fn by_hand(chip: &image::RgbImage) -> Vec<f32> {
         (p[2 - c] as f32 - 127.5) / 128.0
     };
     let out_side = (SIZE + 2 - 3) / 2 + 1;
-    let mut pooled = vec![0f32; CH];
+    let mut pooled = [0f32; CH];
     for o in 0..CH {
         let mut acc = 0f64;
         for oy in 0..out_side as i64 {

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{json, Value};
 
+/// One decided registration: document index, registration id, decision, server-side ms, HTTP status.
+type Outcome = (usize, String, String, f64, u16);
+
 struct Args {
     base: String,
     key: String,
@@ -123,7 +126,7 @@ fn main() {
 
     // Phase 1b: capture each one (the decision).
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, String, String, f64, u16)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
     let t0 = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..a.concurrency {

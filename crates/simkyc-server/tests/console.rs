@@ -33,7 +33,8 @@ fn used_keys() -> BTreeSet<String> {
     for (i, _) in js.match_indices("t('") {
         let before = js[..i].chars().last().unwrap_or(' ');
         let key = js[i + 3..].split('\'').next().unwrap();
-        if !(before.is_alphanumeric() || before == '_' || before == '.') && !key.ends_with('.') && !key.ends_with('_') {
+        let called = !(before.is_alphanumeric() || before == '_' || before == '.');
+        if called && !key.ends_with('.') && !key.ends_with('_') {
             out.insert(key.to_string());
         }
     }

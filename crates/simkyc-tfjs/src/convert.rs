@@ -108,7 +108,7 @@ impl Ctx {
         }
     }
 
-    fn to_nchw(&mut self, v: Val) -> Val {
+    fn in_nchw(&mut self, v: Val) -> Val {
         if v.nchw || v.shape.len() != 4 {
             return v;
         }
@@ -116,7 +116,7 @@ impl Ctx {
         Val { name: n, shape: v.shape, nchw: true }
     }
 
-    fn to_plain(&mut self, v: Val) -> Val {
+    fn in_plain(&mut self, v: Val) -> Val {
         if !v.nchw {
             return v;
         }
@@ -211,7 +211,7 @@ impl Ctx {
             return Err(graph_err(format!("{}: a convolution needs input and filter", node.name)));
         }
         let x = self.val(&ins[0].0)?;
-        let x = self.to_nchw(x);
+        let x = self.in_nchw(x);
         let f = self.konst(&ins[1].0)?;
         let [kh, kw, ci, co]: [usize; 4] = f.shape.clone().try_into().map_err(|_| graph_err(format!("{}: filter shape {:?}", node.name, f.shape)))?;
         let fd = f.f32s();
@@ -288,7 +288,7 @@ impl Ctx {
     fn pool(&mut self, node: &Node, max: bool) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
         let x = self.val(&ins[0].0)?;
-        let x = self.to_nchw(x);
+        let x = self.in_nchw(x);
         let k = node.attr_ints("ksize");
         let s = node.attr_ints("strides");
         let (kh, kw) = (k.get(1).copied().unwrap_or(1) as usize, k.get(2).copied().unwrap_or(1) as usize);
@@ -335,9 +335,9 @@ impl Ctx {
             (Entry::Value(va), Entry::Value(vb)) => {
                 let (va, vb) = if va.nchw != vb.nchw || (va.shape.len() == 4) != (vb.shape.len() == 4) {
                     if va.shape.len() == 4 && vb.shape.len() == 4 {
-                        (self.to_nchw(va), self.to_nchw(vb))
+                        (self.in_nchw(va), self.in_nchw(vb))
                     } else {
-                        (self.to_plain(va), self.to_plain(vb))
+                        (self.in_plain(va), self.in_plain(vb))
                     }
                 } else {
                     (va, vb)
@@ -392,7 +392,7 @@ impl Ctx {
     fn reshape(&mut self, node: &Node) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
         let x = self.val(&ins[0].0)?;
-        let x = self.to_plain(x);
+        let x = self.in_plain(x);
         let target = self.konst(&ins[1].0)?.i64s();
         let total: usize = x.shape.iter().product();
         let known: i64 = target.iter().filter(|&&d| d >= 0).product();
@@ -408,7 +408,7 @@ impl Ctx {
 
     fn squeeze(&mut self, node: &Node) -> Result<(), TfjsError> {
         let x = self.val(&node.data_inputs()[0].0)?;
-        let x = self.to_plain(x);
+        let x = self.in_plain(x);
         let rank = x.shape.len() as i64;
         let mut axes: Vec<i64> = node.attr_ints("squeeze_dims").into_iter().map(|a| if a < 0 { a + rank } else { a }).collect();
         if axes.is_empty() {
@@ -434,7 +434,7 @@ impl Ctx {
             axis += rank;
         }
         let four = vals.iter().all(|v| v.shape.len() == 4);
-        let vals: Vec<Val> = vals.into_iter().map(|v| if four { self.to_nchw(v) } else { self.to_plain(v) }).collect();
+        let vals: Vec<Val> = vals.into_iter().map(|v| if four { self.in_nchw(v) } else { self.in_plain(v) }).collect();
         let onnx_axis = if four { [0, 2, 3, 1][axis as usize] } else { axis };
         let mut shape = vals[0].shape.clone();
         shape[axis as usize] = vals.iter().map(|v| v.shape[axis as usize]).sum();
@@ -447,7 +447,7 @@ impl Ctx {
     fn reduce(&mut self, node: &Node) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
         let x = self.val(&ins[0].0)?;
-        let x = self.to_plain(x);
+        let x = self.in_plain(x);
         let rank = x.shape.len() as i64;
         let axes: Vec<i64> = self.konst(&ins[1].0)?.i64s().into_iter().map(|a| if a < 0 { a + rank } else { a }).collect();
         let keep = node.attr_bool("keep_dims");
@@ -471,7 +471,7 @@ impl Ctx {
     fn matmul(&mut self, node: &Node) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
         let a = self.val(&ins[0].0)?;
-        let a = self.to_plain(a);
+        let a = self.in_plain(a);
         if node.attr_bool("transpose_a") || a.shape.len() != 2 {
             return Err(TfjsError::Unsupported(format!("MatMul with transpose_a or a {}-D input ({})", a.shape.len(), node.name)));
         }
@@ -586,7 +586,7 @@ pub fn convert(model_json: &str, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
             "MatMul" | "_FusedMatMul" => ctx.matmul(node)?,
             "Softmax" => {
                 let x = ctx.val(&node.data_inputs()[0].0)?;
-                let x = ctx.to_plain(x);
+                let x = ctx.in_plain(x);
                 let y = ctx.b.op("Softmax", &[&x.name], vec![int("axis", -1)]);
                 ctx.set(node, Val { name: y, ..x });
             }
@@ -610,7 +610,7 @@ pub fn convert(model_json: &str, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
             Entry::Value(v) => v,
             Entry::Const(_) => return Err(graph_err(format!("output {node_name} is a constant"))),
         };
-        let v = ctx.to_plain(v);
+        let v = ctx.in_plain(v);
         ctx.b.node("Identity", &[&v.name], out_name, vec![]);
         outputs.push((out_name.clone(), v.shape.clone()));
     }

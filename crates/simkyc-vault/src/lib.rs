@@ -65,7 +65,7 @@ impl KeyRing {
     /// from a key file or an environment variable. Blank lines and `#` comments are ignored.
     pub fn parse(spec: &str) -> Result<KeyRing, VaultError> {
         let entries: Vec<(&str, &str)> = spec
-            .split(|c| c == ',' || c == '\n')
+            .split([',', '\n'])
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(|l| l.split_once(':').ok_or_else(|| VaultError::BadSpec("each key is written id:hexkey".into())))
