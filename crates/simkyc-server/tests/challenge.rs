@@ -1,6 +1,7 @@
 //! The active challenge on real frames: pad-dev's real2.webm (a person turning the head left,
 //! then right) decoded by ffmpeg at 5 fps, tracked with the face mesh, checked against requested
-//! action sequences; and over the API, a still picture shown for the whole challenge is refused.
+//! action sequences; open eyes through head movements are not taken for a blink; and over the
+//! API, a still picture shown for the whole challenge is refused.
 //! Skips, saying why, without ffmpeg (required when SIMKYC_REQUIRE_BROWSER=1, as in CI).
 
 mod harness;
@@ -23,10 +24,15 @@ fn ffmpeg() -> Option<PathBuf> {
 
 /// Frames 0–3 s of the clip at 5 fps, as PNG bytes.
 fn clip_frames(ffmpeg: &Path, clip: &Path, dir: &Path) -> Vec<Vec<u8>> {
+    clip_section(ffmpeg, clip, dir, 0.0, 3.0, 5)
+}
+
+/// Frames of `seconds` of the clip from `start`, at `fps`, as PNG bytes.
+fn clip_section(ffmpeg: &Path, clip: &Path, dir: &Path, start: f64, seconds: f64, fps: u32) -> Vec<Vec<u8>> {
     let out = Command::new(ffmpeg)
-        .args(["-v", "error", "-y", "-t", "3.0", "-i"])
+        .args(["-v", "error", "-y", "-ss", &start.to_string(), "-t", &seconds.to_string(), "-i"])
         .arg(clip)
-        .args(["-r", "5"])
+        .args(["-r", &fps.to_string()])
         .arg(dir.join("f%03d.png"))
         .output()
         .unwrap();
@@ -34,6 +40,24 @@ fn clip_frames(ffmpeg: &Path, clip: &Path, dir: &Path) -> Vec<Vec<u8>> {
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     files.iter().map(|f| std::fs::read(f).unwrap()).collect()
+}
+
+#[test]
+fn open_eyes_in_real_video_are_not_taken_for_a_blink() {
+    let Some(ff) = ffmpeg() else { return };
+    let Some(h) = Harness::sqlite() else { return };
+    let face = &h.running.as_ref().unwrap().state.face;
+    let clip = h.data.join("pad-dev/real2.webm");
+    // 0–3.5 s of real2.webm: eyes open while the head turns and tilts, at 15 fps — twice the
+    // console's rate, so every narrowing of the eyes is sampled.
+    for start in [0.0, 1.5] {
+        let dir = tempfile::tempdir().unwrap();
+        let frames = clip_section(&ff, &clip, dir.path(), start, 2.0, 15);
+        let r = h.rt.block_on(face.analyze_challenge(frames.clone(), vec![Action::Blink])).unwrap().map_err(|(i, e)| format!("frame {i}: {e}")).unwrap();
+        let ears: Vec<String> = r.signals.iter().map(|s| s.map(|s| format!("{:.2}", s.ear)).unwrap_or_else(|| "-".into())).collect();
+        assert_eq!(r.signals.iter().filter(|s| s.is_some()).count(), frames.len(), "tracked throughout");
+        assert_eq!(r.verdict, Err(ChallengeFailure::Missing(Action::Blink)), "from {start} s: {ears:?}");
+    }
 }
 
 #[test]
