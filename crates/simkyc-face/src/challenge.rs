@@ -27,6 +27,11 @@ impl Action {
     /// Every action the server may ask for.
     pub const ALL: [Action; 5] = [Action::Blink, Action::TurnLeft, Action::TurnRight, Action::OpenMouth, Action::Nod];
 
+    /// The action with this API name.
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
     /// API name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -134,10 +139,14 @@ pub fn verify(track: &[MeshSignals], requested: &[Action], l: &DetectorLimits) -
     Ok(at)
 }
 
-/// Picks `n` different actions from a random source; turns of opposite sides are not paired
-/// with each other first so that the sequence stays easy to follow.
-pub fn pick(n: usize, random: &mut dyn FnMut() -> u32) -> Vec<Action> {
-    let mut pool = Action::ALL.to_vec();
+/// Picks up to `n` different actions from `allowed` with a random source.
+pub fn pick(allowed: &[Action], n: usize, random: &mut dyn FnMut() -> u32) -> Vec<Action> {
+    let mut pool: Vec<Action> = Vec::with_capacity(allowed.len());
+    for a in allowed {
+        if !pool.contains(a) {
+            pool.push(*a);
+        }
+    }
     let mut out = Vec::with_capacity(n);
     while out.len() < n && !pool.is_empty() {
         let i = (random() as usize) % pool.len();
@@ -210,9 +219,15 @@ mod tests {
             x >> 8
         };
         for _ in 0..50 {
-            let p = pick(3, &mut rnd);
+            let p = pick(&Action::ALL, 3, &mut rnd);
             assert_eq!(p.len(), 3);
             assert!(p[0] != p[1] && p[1] != p[2] && p[0] != p[2]);
         }
+        let turns = [Action::TurnLeft, Action::TurnRight];
+        let p = pick(&turns, 3, &mut rnd);
+        assert_eq!(p.len(), 2, "no more than the allowed actions");
+        assert!(p.iter().all(|a| turns.contains(a)) && p[0] != p[1]);
+        assert_eq!(Action::parse("open_mouth"), Some(Action::OpenMouth));
+        assert_eq!(Action::parse("smile"), None);
     }
 }

@@ -60,6 +60,9 @@ pub struct Config {
     pub challenge_max_frames: usize,
     /// Seconds an active challenge stays valid after the registration starts.
     pub challenge_ttl_secs: u64,
+    /// Actions an active challenge draws from (2-3 different ones per registration): `blink`,
+    /// `turn_left`, `turn_right`, `open_mouth`, `nod`; at least two.
+    pub challenge_actions: Vec<String>,
     /// Failed liveness checks from one device (API key) that lock it out…
     pub lockout_failures: usize,
     /// …within this many seconds (and for this long after the first of them).
@@ -102,6 +105,7 @@ impl Default for Config {
             eyes_closed_ear: 0.10,
             challenge_max_frames: 30,
             challenge_ttl_secs: 120,
+            challenge_actions: simkyc_face::challenge::Action::ALL.iter().map(|a| a.as_str().to_string()).collect(),
             lockout_failures: 5,
             lockout_window_secs: 180,
         }
@@ -201,10 +205,27 @@ impl Config {
         if self.inference_threads == 0 {
             return bad("inference_threads must be at least 1".into());
         }
+        if let Some(a) = self.challenge_actions.iter().find(|a| simkyc_face::challenge::Action::parse(a).is_none()) {
+            return bad(format!("challenge_actions: unknown action {a:?} (blink, turn_left, turn_right, open_mouth, nod)"));
+        }
+        if self.challenge_pool().len() < 2 {
+            return bad("challenge_actions must name at least two different actions".into());
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format must be text or json".into());
         }
         Ok(())
+    }
+
+    /// The distinct actions an active challenge may ask for, in the configured order.
+    pub fn challenge_pool(&self) -> Vec<simkyc_face::challenge::Action> {
+        let mut pool = Vec::new();
+        for a in self.challenge_actions.iter().filter_map(|a| simkyc_face::challenge::Action::parse(a)) {
+            if !pool.contains(&a) {
+                pool.push(a);
+            }
+        }
+        pool
     }
 
     /// The database URL in effect.

@@ -132,3 +132,26 @@ fn an_expired_challenge_is_refused() {
     let c = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": frames })));
     assert_eq!((c.status, c.code()), (409, "capture_expired"), "{:?}", c.json);
 }
+
+#[test]
+fn the_operator_chooses_which_actions_a_challenge_may_ask_for() {
+    let Some(h) = Harness::sqlite_with(|c| {
+        c.capture_mode = "active".into();
+        c.challenge_actions = vec!["turn_right".into(), "turn_left".into(), "turn_left".into()];
+    }) else {
+        return;
+    };
+    for i in 0..6 {
+        let s = h.start_registration("clerk", &resident_id(320 + i), &h.photo("Hu_Jintao", 2));
+        let mut actions: Vec<&str> = s.json["capture"]["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        actions.sort();
+        assert_eq!(actions, ["turn_left", "turn_right"], "{}", s.json);
+    }
+    // Unknown or too few actions are refused when the server starts.
+    for bad in [vec!["turn_left", "smile"], vec!["blink", "blink"]] {
+        let c = simkyc_server::config::Config { challenge_actions: bad.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+        let e = c.validate().expect_err("refused");
+        assert!(e.to_string().contains("challenge_actions"), "{e}");
+    }
+}
+

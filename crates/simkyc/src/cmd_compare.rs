@@ -181,7 +181,7 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
     let actions: Vec<Action> = a
         .actions
         .iter()
-        .map(|s| Action::ALL.into_iter().find(|x| x.as_str() == s).with_context(|| format!("unknown action {s:?} (blink, turn_left, turn_right, open_mouth, nod)")))
+        .map(|s| Action::parse(s).with_context(|| format!("unknown action {s:?} (blink, turn_left, turn_right, open_mouth, nod)")))
         .collect::<Result<_>>()?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let started = std::time::Instant::now();

@@ -148,7 +148,7 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
             getrandom::getrandom(&mut b).map(|_| u32::from_le_bytes(b)).unwrap_or(0)
         };
         let n = 2 + (rnd() % 2) as usize;
-        simkyc_face::challenge::pick(n, &mut rnd).into_iter().map(|a| a.as_str().to_string()).collect()
+        simkyc_face::challenge::pick(&st.config.challenge_pool(), n, &mut rnd).into_iter().map(|a| a.as_str().to_string()).collect()
     } else {
         Vec::new()
     };
@@ -257,7 +257,7 @@ pub async fn capture(
     let (frames, stored_images, challenge_result): (Vec<Analysed>, Vec<Vec<u8>>, Option<serde_json::Value>) = if mode == CaptureMode::Active {
         let actions: Vec<Action> = challenge["actions"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| Action::ALL.into_iter().find(|k| Some(k.as_str()) == x.as_str())).collect())
+            .map(|a| a.iter().filter_map(|x| x.as_str().and_then(Action::parse)).collect())
             .unwrap_or_default();
         let n = images.len();
         let ca = st.face.analyze_challenge(images.clone(), actions.clone()).await?.map_err(|(i, e)| image_error(&format!("frames[{i}]"), &e))?;
