@@ -25,18 +25,7 @@ pub struct Square {
     pub side: f64,
 }
 
-/// Drift between the square a frame was tracked in and the one its mesh spans, as a fraction of
-/// the side, above which the frame is run again on the new square.
-const REFINE_DRIFT: f64 = 0.05;
-
 impl Square {
-    /// How far another square is from this one: the larger of the centre shift and the change of
-    /// side, as a fraction of this side.
-    pub fn drift(&self, other: &Square) -> f64 {
-        let shift = (self.cx - other.cx).hypot(self.cy - other.cy);
-        shift.max((self.side - other.side).abs()) / self.side.max(1.0)
-    }
-
     /// The crop the mesh model expects around a dlib face box: twice its width, centred on it.
     pub fn around(b: &FaceBox) -> Square {
         let w = (b.right - b.left).max(b.bottom - b.top);
@@ -158,17 +147,7 @@ pub fn track(engine: &crate::FaceEngine, mesh: &FaceMesh, frames: &[RgbImage]) -
     for img in frames {
         let mut found = None;
         if let Some(b) = prev {
-            let first = Square::around(&b);
-            let mut m = mesh.run(img, first)?;
-            // After a fast movement the previous frame's square sits off the face and the mesh
-            // comes out coarse (a blink during a head turn is lost); run again on its own square.
-            let moved = Square::around(&m.bounds());
-            if m.face >= 0.5 && first.drift(&moved) > REFINE_DRIFT {
-                let again = mesh.run(img, moved)?;
-                if again.face >= 0.5 {
-                    m = again;
-                }
-            }
+            let m = mesh.run(img, Square::around(&b))?;
             if m.face >= 0.5 {
                 found = Some(m);
             }
