@@ -82,6 +82,30 @@ impl FaceStack {
         self.analyze_images(images, false).await
     }
 
+    /// Analyses one frame for framing feedback only: faces, quality and eye openness, without
+    /// the embedding and the liveness score (the verdict is given once, on the capture).
+    pub async fn analyze_framing(&self, bytes: Vec<u8>) -> Result<Result<Analysed, FaceError>, ApiError> {
+        let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
+        let (engine, mesh) = (self.engine.clone(), self.mesh.clone());
+        let r = tokio::task::spawn_blocking(move || -> Result<Analysed, FaceError> {
+            let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
+            let analysis = engine.locate(&img)?;
+            let quality = analysis.subject.as_ref().map(|s| measure(&img, s));
+            let eyes = match &analysis.subject {
+                Some(s) => {
+                    let m = mesh.run(&img, simkyc_face::mesh::Square::around(&s.face))?;
+                    (m.face >= 0.5).then(|| m.signals().ear)
+                }
+                None => None,
+            };
+            Ok(Analysed { analysis, quality, liveness: None, eyes })
+        })
+        .await
+        .map_err(|e| ApiError::internal("face analysis", &e))?;
+        drop(permit);
+        Ok(r)
+    }
+
     async fn analyze_images(&self, images: Vec<Vec<u8>>, live: bool) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
         let mut out = Vec::with_capacity(images.len());
         for bytes in images {

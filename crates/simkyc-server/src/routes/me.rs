@@ -32,12 +32,10 @@ pub async fn quality(State(st): State<AppState>, Extension(p): Extension<Princip
     p.require(Permission::Register)?;
     let ApiJson(req) = body?;
     let bytes = image_bytes("frame", &req.frame, st.config.max_image_bytes)?;
-    let a = st.face.analyze_all(vec![bytes]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
-    let a = a.map_err(|e| image_error("frame", &e))?;
+    // Framing feedback only: no embedding and no liveness score (the verdict comes with the capture).
+    let a = st.face.analyze_framing(bytes).await?.map_err(|e| image_error("frame", &e))?;
     let limits = CaptureLimits::from_config(&st.config, st.face.points);
-    let mut reasons = capture::check(CaptureMode::Passive, &limits, std::slice::from_ref(&a));
-    // Framing feedback only: the liveness verdict is given once, on the capture.
-    reasons.retain(|r| r.code != capture::LIVENESS_FAILED);
+    let reasons = capture::check(CaptureMode::Passive, &limits, std::slice::from_ref(&a));
     let face = a.analysis.subject.as_ref().map(|s| json!({ "left": s.face.left, "top": s.face.top, "right": s.face.right, "bottom": s.face.bottom, "inter_eye_px": s.inter_eye_px }));
     Ok(Json(json!({ "ok": reasons.is_empty(), "reasons": reasons, "width": a.analysis.width, "height": a.analysis.height, "face": face })))
 }
