@@ -547,3 +547,25 @@ fn a_reply_sent_before_the_body_arrives_says_the_connection_closes() {
         assert!(head.starts_with("http/1.1 200") && !head.contains("connection: close"), "{head}");
     }
 }
+
+#[test]
+fn framing_feedback_names_what_to_fix_and_stores_nothing() {
+    let Some(h) = Harness::sqlite() else { return };
+    let good = h.call("POST", "/v1/quality", "clerk", Some(json!({ "frame": h.photo("Hu_Jintao", 4) })));
+    assert_eq!((good.status, good.json["ok"].as_bool()), (200, Some(true)), "{:?}", good.json);
+    assert!(good.json["face"]["inter_eye_px"].as_f64().unwrap() > 20.0, "{:?}", good.json);
+    // A press photo passes framing: liveness is not judged here, only on the capture.
+    assert!(!good.json.to_string().contains("liveness"), "{:?}", good.json);
+    let mut grey = Vec::new();
+    image_png(&mut grey);
+    use base64::Engine;
+    let empty = h.call("POST", "/v1/quality", "clerk", Some(json!({ "frame": base64::engine::general_purpose::STANDARD.encode(&grey) })));
+    assert_eq!(empty.json["ok"].as_bool(), Some(false));
+    assert_eq!(empty.json["reasons"][0]["code"], "live_no_face", "{:?}", empty.json);
+    let bad = h.call("POST", "/v1/quality", "clerk", Some(json!({ "frame": "not base64!" })));
+    assert_eq!(bad.status, 422, "{:?}", bad.json);
+    assert_eq!(h.call("POST", "/v1/quality", "auditor", Some(json!({ "frame": h.photo("Hu_Jintao", 4) }))).status, 403);
+    let audit = h.call("GET", "/v1/audit?limit=1000", "auditor", None);
+    assert_eq!(audit.status, 200);
+    assert!(!audit.json.to_string().contains("registration."), "framing checks create no registration: {:?}", audit.json);
+}
