@@ -324,17 +324,23 @@ async function stillFrames() {
   }
   return frames;
 }
-// Active challenge: each action shown one at a time while frames are taken at 5 per second.
+// Active challenge: each action shown one at a time, every step equally long. Frames are taken
+// 5 per second, and 10 per second during a blink: a blink lasts a few tenths of a second and
+// falls between frames taken 200 ms apart (measured on pad-dev's real2.webm: natural blinks
+// seen at 10 and 15 frames a second, missed at 5).
+const blinkShare = (a) => (a === 'blink' ? 2 : 1);
 async function challengeFrames() {
   const cap = state.reg.capture;
-  const perAction = Math.floor((cap.max_frames - 2) / cap.actions.length);
+  const shares = cap.actions.reduce((sum, a) => sum + blinkShare(a), 0);
+  const perShare = Math.floor((cap.max_frames - 2) / shares);
   const frames = [grabFrame(0.85)];
   await sleep(200);
   frames.push(grabFrame(0.85));
   for (const [k, action] of cap.actions.entries()) {
     $('#capture-instruction').textContent = t('challenge.step', { n: k + 1, total: cap.actions.length }) + ' ' + t('action.' + action);
-    for (let i = 0; i < perAction; i++) {
-      await sleep(200);
+    const count = perShare * blinkShare(action);
+    for (let i = 0; i < count; i++) {
+      await sleep(200 / blinkShare(action));
       frames.push(grabFrame(0.85));
     }
   }
