@@ -57,11 +57,24 @@ pub struct MeshSignals {
     pub pitch: f32,
 }
 
-/// The loaded mesh model.
+/// The loaded mesh model, with the iris model that refines the eyelids when it is installed.
 pub struct FaceMesh {
     model: OnnxModel,
     size: usize,
+    iris: Option<OnnxModel>,
 }
+
+/// Side of the iris model's eye crop.
+const IRIS_INPUT: usize = 64;
+/// The eye crop is the box through the eye corners enlarged this much (MediaPipe's choice).
+const EYE_ENLARGE: f64 = 2.3;
+/// Mesh points of each eye used for the eye aspect ratio (outer corner, upper ×2, inner corner,
+/// lower ×2) and, for each, the iris model's contour point that refines it (MediaPipe's
+/// `MESH_TO_IRIS_INDICES_MAP`: EyeLower0 → 0–8, EyeUpper0 → 9–15). Right eye first.
+const EYES: [([usize; 6], [usize; 6], bool); 2] = [
+    ([33, 160, 158, 133, 153, 144], [0, 11, 13, 8, 5, 3], false),
+    ([362, 385, 387, 263, 373, 380], [8, 13, 11, 0, 3, 5], true),
+];
 
 fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
@@ -78,7 +91,7 @@ impl Mesh {
 
     /// The challenge signals of this mesh.
     pub fn signals(&self) -> MeshSignals {
-        let ear = (self.ear([33, 160, 158, 133, 153, 144]) + self.ear([362, 385, 387, 263, 373, 380])) / 2.0;
+        let ear = (self.ear(EYES[0].0) + self.ear(EYES[1].0)) / 2.0;
         let mouth = dist(self.p(13), self.p(14)) / dist(self.p(78), self.p(308)).max(1e-3);
         let (l, r, nose) = (self.p(234), self.p(454), self.p(1));
         let width = dist(l, r).max(1e-3);
@@ -112,7 +125,43 @@ impl FaceMesh {
     pub fn load(dir: &Path, m: &Manifest) -> Result<Option<FaceMesh>, FaceError> {
         let Some(e) = m.get(simkyc_models::human::FACEMESH) else { return Ok(None) };
         let size = e.input.as_ref().map(|i| i.width as usize).filter(|&s| s > 0).unwrap_or(192);
-        Ok(Some(FaceMesh { model: OnnxModel::load(&e.name, &dir.join(&e.file), &e.sha256)?, size }))
+        let iris = match m.get(simkyc_models::human::IRIS) {
+            Some(i) => Some(OnnxModel::load(&i.name, &dir.join(&i.file), &i.sha256)?),
+            None => None,
+        };
+        Ok(Some(FaceMesh { model: OnnxModel::load(&e.name, &dir.join(&e.file), &e.sha256)?, size, iris }))
+    }
+
+    /// Replaces the eye-opening points of a mesh with the iris model's eyelid contours, which
+    /// follow a closing eye more closely than the face mesh does. No-op without the iris model.
+    pub fn refine_eyes(&self, img: &RgbImage, mesh: &mut Mesh) -> Result<(), FaceError> {
+        let Some(iris) = &self.iris else { return Ok(()) };
+        for (points, contour, flip) in EYES {
+            let (a, b) = (mesh.points[points[0]], mesh.points[points[3]]);
+            let (cx, cy) = (((a[0] + b[0]) / 2.0) as f64, ((a[1] + b[1]) / 2.0) as f64);
+            let side = ((a[0] - b[0]).abs().max((a[1] - b[1]).abs()) as f64 * EYE_ENLARGE).max(4.0);
+            let (x0, y0) = (cx - side / 2.0, cy - side / 2.0);
+            let mut t = region_nhwc(img, (x0, y0, side, side), IRIS_INPUT, [0, 1, 2]);
+            // The left eye is mirrored: the model was trained on right eyes.
+            if flip {
+                for row in t.chunks_exact_mut(IRIS_INPUT * 3) {
+                    let pixels: Vec<[f32; 3]> = row.chunks_exact(3).rev().map(|p| [p[0], p[1], p[2]]).collect();
+                    for (dst, src) in row.chunks_exact_mut(3).zip(pixels) {
+                        dst.copy_from_slice(&src);
+                    }
+                }
+            }
+            let out = iris.run_all(&[1, IRIS_INPUT, IRIS_INPUT, 3], t)?;
+            let coords = out.iter().find(|o| o.len() >= 71 * 3).ok_or_else(|| FaceError::Model("iris: no eye contour output".into()))?;
+            let scale = side / IRIS_INPUT as f64;
+            for (&m, &c) in points.iter().zip(contour.iter()) {
+                let (x, y) = (coords[c * 3] as f64, coords[c * 3 + 1] as f64);
+                let x = if flip { IRIS_INPUT as f64 - x } else { x };
+                mesh.points[m][0] = (x0 + x * scale) as f32;
+                mesh.points[m][1] = (y0 + y * scale) as f32;
+            }
+        }
+        Ok(())
     }
 
     /// Runs the mesh on a square crop.
@@ -136,6 +185,34 @@ impl FaceMesh {
         // The graph ends the face flag with a sigmoid already.
         Ok(Mesh { points, face: flag, crop })
     }
+}
+
+/// Frames whose face-mesh eye aspect ratio falls below this fraction of the sequence's median
+/// are re-measured with the iris model when a blink is asked for.
+const BLINK_CANDIDATE: f32 = 0.8;
+
+/// The challenge signals of a tracked sequence. With `eyelids`, frames where the face mesh sees
+/// the eyes narrowing get their eye aspect ratio from the iris model's eyelid contours instead:
+/// on real video a blink closes those to about a third of the open value where the face mesh
+/// shows about two thirds (docs/liveness.md). Only those few frames pay for the iris model.
+pub fn sequence_signals(mesh: &FaceMesh, frames: &[RgbImage], meshes: &[Option<Mesh>], eyelids: bool) -> Result<Vec<Option<MeshSignals>>, FaceError> {
+    let mut signals: Vec<Option<MeshSignals>> = meshes.iter().map(|m| m.as_ref().map(Mesh::signals)).collect();
+    if !eyelids {
+        return Ok(signals);
+    }
+    let mut ears: Vec<f32> = signals.iter().flatten().map(|s| s.ear).collect();
+    ears.sort_by(f32::total_cmp);
+    let Some(&median) = ears.get(ears.len() / 2) else { return Ok(signals) };
+    for ((img, m), s) in frames.iter().zip(meshes).zip(signals.iter_mut()) {
+        if let (Some(m), Some(s)) = (m, s) {
+            if s.ear < BLINK_CANDIDATE * median {
+                let mut refined = m.clone();
+                mesh.refine_eyes(img, &mut refined)?;
+                s.ear = refined.signals().ear;
+            }
+        }
+    }
+    Ok(signals)
 }
 
 /// Tracks the mesh through a sequence: the first frame (and any frame where the face is lost)

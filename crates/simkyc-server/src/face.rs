@@ -9,7 +9,7 @@ use simkyc_eval::calibration::Thresholds;
 use simkyc_face::adapt::Adaptation;
 use simkyc_face::challenge::{verify, Action, ChallengeFailure, DetectorLimits};
 use simkyc_face::liveness::{LivenessScores, PassiveLiveness};
-use simkyc_face::mesh::{track, FaceMesh, MeshSignals};
+use simkyc_face::mesh::{sequence_signals, track, FaceMesh, MeshSignals};
 use simkyc_face::quality::{measure, QualityMeasures};
 use simkyc_face::{EngineOptions, FaceAnalysis, FaceEngine, FaceError};
 use simkyc_models::manifest::Manifest;
@@ -144,7 +144,7 @@ impl FaceStack {
         let r = tokio::task::spawn_blocking(move || -> Result<ChallengeAnalysis, (usize, FaceError)> {
             let frames = images.iter().enumerate().map(|(i, b)| simkyc_face::decode::decode_rgb(b, &engine.options.limits).map_err(|e| (i, e))).collect::<Result<Vec<_>, _>>()?;
             let meshes = track(&engine, &mesh, &frames).map_err(|e| (0, e))?;
-            let signals: Vec<Option<MeshSignals>> = meshes.iter().map(|m| m.as_ref().map(|m| m.signals())).collect();
+            let signals = sequence_signals(&mesh, &frames, &meshes, actions.contains(&Action::Blink)).map_err(|e| (0, e))?;
             let seen: Vec<MeshSignals> = signals.iter().flatten().copied().collect();
             let verdict = verify(&seen, &actions, &DetectorLimits::default());
             let keys = key_frames_of(&signals);

@@ -1,6 +1,6 @@
 //! The active challenge on real frames: pad-dev's real2.webm (a person turning the head left,
 //! then right) decoded by ffmpeg at 5 fps, tracked with the face mesh, checked against requested
-//! action sequences; a natural blink seen at the console's blink rate; and over the API, a still
+//! action sequences; natural blinks seen at the console's blink rate; and over the API, a still
 //! picture shown for the whole challenge is refused.
 //! Skips, saying why, without ffmpeg (required when SIMKYC_REQUIRE_BROWSER=1, as in CI).
 
@@ -43,25 +43,29 @@ fn clip_section(ffmpeg: &Path, clip: &Path, dir: &Path, start: f64, seconds: f64
 }
 
 #[test]
-fn a_natural_blink_in_real_video_is_seen_at_the_consoles_blink_rate() {
+fn natural_blinks_in_real_video_are_seen_at_the_consoles_blink_rate() {
     let Some(ff) = ffmpeg() else { return };
     let Some(h) = Harness::sqlite() else { return };
     let face = &h.running.as_ref().unwrap().state.face;
     let clip = h.data.join("pad-dev/real2.webm");
-    // The person in real2.webm blinks at about 10.7 s (eyes visibly shut on two frames at
-    // 15 fps). The console takes blink steps at 10 frames a second.
-    for fps in [10, 15] {
+    // The person in real2.webm blinks at about 1.6 s and 10.7 s (eyes visibly shut in the
+    // frames). The console takes blink steps at 10 frames a second.
+    for (start, fps, blink_at, head_still) in [(9.7, 10, 10.3..=11.2, true), (9.7, 15, 10.3..=11.2, true), (0.8, 10, 1.3..=2.0, false)] {
         let dir = tempfile::tempdir().unwrap();
-        let frames = clip_section(&ff, &clip, dir.path(), 9.7, 2.0, fps);
+        let frames = clip_section(&ff, &clip, dir.path(), start, 2.0, fps);
         let r = h.rt.block_on(face.analyze_challenge(frames.clone(), vec![Action::Blink])).unwrap().map_err(|(i, e)| format!("frame {i}: {e}")).unwrap();
-        let ears: Vec<String> = r.signals.iter().map(|s| s.map(|s| format!("{:.2}", s.ear)).unwrap_or_else(|| "-".into())).collect();
-        assert_eq!(r.signals.iter().filter(|s| s.is_some()).count(), frames.len(), "tracked throughout");
-        let at = r.verdict.unwrap_or_else(|e| panic!("blink at {fps} fps not seen: {e}; {ears:?}"));
-        let when = 9.7 + at[0] as f64 / fps as f64;
-        assert!((10.3..=11.2).contains(&when), "blink placed at {when:.2} s: {ears:?}");
-        // Blinking is not turning: the same frames do not pass a turn.
-        let turn = h.rt.block_on(face.analyze_challenge(frames, vec![Action::TurnLeft])).unwrap().unwrap();
-        assert_eq!(turn.verdict, Err(ChallengeFailure::Missing(Action::TurnLeft)));
+        let ears: Vec<f32> = r.signals.iter().map(|s| s.map(|s| s.ear).unwrap_or(f32::NAN)).collect();
+        assert!(ears.iter().all(|e| e.is_finite()), "tracked throughout: {ears:?}");
+        let at = r.verdict.unwrap_or_else(|e| panic!("blink from {start} s at {fps} fps not seen: {e}; {ears:?}"));
+        let when = start + at[0] as f64 / fps as f64;
+        assert!(blink_at.contains(&when), "blink placed at {when:.2} s: {ears:?}");
+        // The iris model re-measured the closing eye: the face mesh alone reaches only 0.17–0.20.
+        assert!(ears[at[0]] < 0.17, "eyelids not refined: {ears:?}");
+        // Blinking is not turning: where the head stays still, the same frames do not pass a turn.
+        if head_still {
+            let turn = h.rt.block_on(face.analyze_challenge(frames, vec![Action::TurnLeft])).unwrap().unwrap();
+            assert_eq!(turn.verdict, Err(ChallengeFailure::Missing(Action::TurnLeft)));
+        }
     }
 }
 
