@@ -234,6 +234,9 @@ fn spawn_retention(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = state.store.idempotency_expire(now - state.config.idempotency_hours as i64 * 3_600_000).await {
                 tracing::error!(error = %e, "expiring idempotency keys failed");
             }
+            if let Err(e) = state.store.expire_liveness_failures(now - simkyc_store::LIVENESS_FAILURES_KEEP_MS).await {
+                tracing::error!(error = %e, "expiring liveness failures failed");
+            }
         }
     })
 }

@@ -477,6 +477,12 @@ fn liveness_lockout(h: &mut Harness) {
     // The failed attempt's frame is kept for review within the retention period.
     let row = h.rt.block_on(h.running.as_ref().unwrap().state.store.registrations_in_state("default", simkyc_workflow::RegistrationState::Rejected, 10)).unwrap();
     assert!(row.iter().all(|r| r.live_photo_enc.is_some()));
+    // The retention task forgets failures once they are old; the device may capture again.
+    let store = &h.running.as_ref().unwrap().state.store;
+    assert!(h.rt.block_on(store.expire_liveness_failures(simkyc_store::now_ms() + 1)).unwrap() >= 5);
+    let s = h.start_registration("clerk", &resident_id(93), &h.photo("Hu_Jintao", 2));
+    let again = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    assert_eq!((again.status, again.json["decision"].as_str()), (200, Some("rejected")), "decided, not locked out: {:?}", again.json);
 }
 
 #[test]

@@ -3,8 +3,9 @@
 
 use crate::{get, Result, Store, WriteTx};
 
-/// How long failures are kept at most; older ones are deleted as new ones arrive.
-const KEEP_MS: i64 = 24 * 3600 * 1000;
+/// How long failures are kept at most: older ones are deleted as a key's new ones arrive, and
+/// for every key by the server's hourly retention task.
+pub const KEEP_MS: i64 = 24 * 3600 * 1000;
 
 impl WriteTx {
     /// Records a failed liveness check by this key at the transaction's time, and forgets this
@@ -17,6 +18,13 @@ impl WriteTx {
 }
 
 impl Store {
+    /// Deletes every recorded liveness failure older than `cutoff_ms` (the lockout window has long
+    /// passed for them). Returns how many were deleted.
+    pub async fn expire_liveness_failures(&self, cutoff_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM liveness_failures WHERE at_ms < $1").bind(cutoff_ms).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
     /// Times (ms since 1970, oldest first) of this key's failed liveness checks after `since_ms`.
     pub async fn liveness_failures_since(&self, key_id: &str, since_ms: i64) -> Result<Vec<i64>> {
         let rows = sqlx::query("SELECT at_ms FROM liveness_failures WHERE key_id = $1 AND at_ms > $2 ORDER BY at_ms")
