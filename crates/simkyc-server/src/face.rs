@@ -74,46 +74,28 @@ impl FaceStack {
     /// Analyses images on the blocking pool, at most `inference_threads` at once overall: faces,
     /// the subject's embedding, its quality measures and passive liveness scores.
     pub async fn analyze_all(&self, images: Vec<Vec<u8>>) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
-        self.analyze_images(images, true).await
+        self.analyze_images(images, Depth::Live).await
     }
 
     /// Analyses document photos: faces, embedding and quality, without the live-capture checks.
     pub async fn analyze_documents(&self, images: Vec<Vec<u8>>) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
-        self.analyze_images(images, false).await
+        self.analyze_images(images, Depth::Document).await
     }
 
     /// Analyses one frame for framing feedback only: faces, quality and eye openness, without
     /// the embedding and the liveness score (the verdict is given once, on the capture).
     pub async fn analyze_framing(&self, bytes: Vec<u8>) -> Result<Result<Analysed, FaceError>, ApiError> {
-        let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
-        let (engine, mesh) = (self.engine.clone(), self.mesh.clone());
-        let r = tokio::task::spawn_blocking(move || -> Result<Analysed, FaceError> {
-            let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
-            let analysis = engine.locate(&img)?;
-            let quality = analysis.subject.as_ref().map(|s| measure(&img, s));
-            let eyes = match &analysis.subject {
-                Some(s) => {
-                    let m = mesh.run(&img, simkyc_face::mesh::Square::around(&s.face))?;
-                    (m.face >= 0.5).then(|| m.signals().ear)
-                }
-                None => None,
-            };
-            Ok(Analysed { analysis, quality, liveness: None, eyes })
-        })
-        .await
-        .map_err(|e| ApiError::internal("face analysis", &e))?;
-        drop(permit);
-        Ok(r)
+        self.analyze_images(vec![bytes], Depth::Framing).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))
     }
 
-    async fn analyze_images(&self, images: Vec<Vec<u8>>, live: bool) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
+    async fn analyze_images(&self, images: Vec<Vec<u8>>, depth: Depth) -> Result<Vec<Result<Analysed, FaceError>>, ApiError> {
         let mut out = Vec::with_capacity(images.len());
         for bytes in images {
             let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
             let (engine, liveness, mesh) = (self.engine.clone(), self.liveness.clone(), self.mesh.clone());
             let r = tokio::task::spawn_blocking(move || -> Result<Analysed, FaceError> {
                 let img = simkyc_face::decode::decode_rgb(&bytes, &engine.options.limits)?;
-                analyse_image(&engine, live.then_some((&*liveness, &*mesh)), &img)
+                analyse_image(&engine, &liveness, &mesh, depth, &img)
             })
             .await
             .map_err(|e| ApiError::internal("face analysis", &e))?;
@@ -150,7 +132,7 @@ impl FaceStack {
             let keys = key_frames_of(&signals);
             let mut key_frames = Vec::new();
             for &i in &keys {
-                key_frames.push(analyse_image(&engine, Some((&*liveness, &*mesh)), &frames[i]).map_err(|e| (i, e))?);
+                key_frames.push(analyse_image(&engine, &liveness, &mesh, Depth::Live, &frames[i]).map_err(|e| (i, e))?);
             }
             Ok(ChallengeAnalysis { key_frames, key_indices: keys, signals, verdict })
         })
@@ -186,14 +168,27 @@ pub fn key_frames_of(signals: &[Option<MeshSignals>]) -> Vec<usize> {
     keys
 }
 
-/// Analysis of one decoded frame: faces, embedding and quality; with the live-capture models,
-/// passive liveness and eye openness too (document photos skip them).
-fn analyse_image(engine: &FaceEngine, live: Option<(&PassiveLiveness, &FaceMesh)>, img: &image::RgbImage) -> Result<Analysed, FaceError> {
-    let analysis = engine.analyze(img)?;
+/// How much of the pipeline an image goes through.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Depth {
+    /// Document photos: faces, embedding and quality.
+    Document,
+    /// Framing feedback on a live frame: faces, quality and eye openness, no embedding and no
+    /// liveness score (the verdict is given once, on the capture).
+    Framing,
+    /// Live capture frames: everything, passive liveness included.
+    Live,
+}
+
+/// Analysis of one decoded image to the given depth.
+fn analyse_image(engine: &FaceEngine, pad: &PassiveLiveness, mesh: &FaceMesh, depth: Depth, img: &image::RgbImage) -> Result<Analysed, FaceError> {
+    let analysis = if depth == Depth::Framing { engine.locate(img)? } else { engine.analyze(img)? };
     let quality = analysis.subject.as_ref().map(|s| measure(img, s));
     let (mut liveness, mut eyes) = (None, None);
-    if let (Some((pad, mesh)), Some(s)) = (live, &analysis.subject) {
-        liveness = Some(pad.score(img, &s.face)?);
+    if let Some(s) = analysis.subject.as_ref().filter(|_| depth != Depth::Document) {
+        if depth == Depth::Live {
+            liveness = Some(pad.score(img, &s.face)?);
+        }
         let m = mesh.run(img, simkyc_face::mesh::Square::around(&s.face))?;
         eyes = (m.face >= 0.5).then(|| m.signals().ear);
     }
