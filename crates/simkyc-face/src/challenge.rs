@@ -93,7 +93,8 @@ impl std::fmt::Display for ChallengeFailure {
     }
 }
 
-fn median(mut v: Vec<f32>) -> f32 {
+/// The middle value (the upper one of an even count); 0 for none.
+pub(crate) fn median(mut v: Vec<f32>) -> f32 {
     v.sort_by(f32::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
@@ -139,14 +140,9 @@ pub fn verify(track: &[MeshSignals], requested: &[Action], l: &DetectorLimits) -
     Ok(at)
 }
 
-/// Picks up to `n` different actions from `allowed` with a random source.
+/// Picks up to `n` different actions from `allowed` (distinct actions) with a random source.
 pub fn pick(allowed: &[Action], n: usize, random: &mut dyn FnMut() -> u32) -> Vec<Action> {
-    let mut pool: Vec<Action> = Vec::with_capacity(allowed.len());
-    for a in allowed {
-        if !pool.contains(a) {
-            pool.push(*a);
-        }
-    }
+    let mut pool = allowed.to_vec();
     let mut out = Vec::with_capacity(n);
     while out.len() < n && !pool.is_empty() {
         let i = (random() as usize) % pool.len();

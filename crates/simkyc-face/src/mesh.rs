@@ -145,9 +145,10 @@ impl FaceMesh {
             // The left eye is mirrored: the model was trained on right eyes.
             if flip {
                 for row in t.chunks_exact_mut(IRIS_INPUT * 3) {
-                    let pixels: Vec<[f32; 3]> = row.chunks_exact(3).rev().map(|p| [p[0], p[1], p[2]]).collect();
-                    for (dst, src) in row.chunks_exact_mut(3).zip(pixels) {
-                        dst.copy_from_slice(&src);
+                    for i in 0..IRIS_INPUT / 2 {
+                        for c in 0..3 {
+                            row.swap(i * 3 + c, (IRIS_INPUT - 1 - i) * 3 + c);
+                        }
                     }
                 }
             }
@@ -200,9 +201,7 @@ pub fn sequence_signals(mesh: &FaceMesh, frames: &[RgbImage], meshes: &[Option<M
     if !eyelids {
         return Ok(signals);
     }
-    let mut ears: Vec<f32> = signals.iter().flatten().map(|s| s.ear).collect();
-    ears.sort_by(f32::total_cmp);
-    let Some(&median) = ears.get(ears.len() / 2) else { return Ok(signals) };
+    let median = crate::challenge::median(signals.iter().flatten().map(|s| s.ear).collect());
     for ((img, m), s) in frames.iter().zip(meshes).zip(signals.iter_mut()) {
         if let (Some(m), Some(s)) = (m, s) {
             if s.ear < BLINK_CANDIDATE * median {
