@@ -234,7 +234,8 @@ fn spawn_retention(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = state.store.idempotency_expire(now - state.config.idempotency_hours as i64 * 3_600_000).await {
                 tracing::error!(error = %e, "expiring idempotency keys failed");
             }
-            if let Err(e) = state.store.expire_liveness_failures(now - simkyc_store::LIVENESS_FAILURES_KEEP_MS).await {
+            let keep_failures = simkyc_store::LIVENESS_FAILURES_KEEP_MS.max(state.config.lockout_window_secs.saturating_mul(1000) as i64);
+            if let Err(e) = state.store.expire_liveness_failures(now - keep_failures).await {
                 tracing::error!(error = %e, "expiring liveness failures failed");
             }
         }

@@ -3,16 +3,14 @@
 
 use crate::{get, Result, Store, WriteTx};
 
-/// How long failures are kept at most: older ones are deleted as a key's new ones arrive, and
-/// for every key by the server's hourly retention task.
+/// How long failures are kept at least (longer when the lockout window is longer): the server's
+/// hourly retention task deletes older ones.
 pub const KEEP_MS: i64 = 24 * 3600 * 1000;
 
 impl WriteTx {
-    /// Records a failed liveness check by this key at the transaction's time, and forgets this
-    /// key's failures older than a day.
+    /// Records a failed liveness check by this key at the transaction's time.
     pub async fn record_liveness_failure(&mut self, key_id: &str) -> Result<()> {
         sqlx::query("INSERT INTO liveness_failures (key_id, at_ms) VALUES ($1, $2)").bind(key_id).bind(self.now).execute(&mut *self.tx).await?;
-        sqlx::query("DELETE FROM liveness_failures WHERE key_id = $1 AND at_ms < $2").bind(key_id).bind(self.now - KEEP_MS).execute(&mut *self.tx).await?;
         Ok(())
     }
 }
