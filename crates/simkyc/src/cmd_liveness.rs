@@ -51,21 +51,20 @@ type Crop = (LivenessScores, Cues, f32);
 /// A named measure of a crop.
 type Measure = (&'static str, fn(&Crop) -> f32);
 
-/// Model scores, hand-made cues and crop width of every face crop in a folder; with `width`,
-/// each crop is first resampled (area-averaged) to that width, keeping its aspect ratio.
-fn scores_of(dir: &std::path::Path, pl: &PassiveLiveness, width: Option<u32>) -> Result<Vec<Crop>> {
+/// Model scores, hand-made cues and crop width of every face crop in a folder, as the crop is
+/// and resampled (area-averaged) to `width`, keeping its aspect ratio; each file is read once.
+fn scores_of(dir: &std::path::Path, pl: &PassiveLiveness, width: u32) -> Result<(Vec<Crop>, Vec<Crop>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
-    let mut out = Vec::new();
+    let crop = |img: &image::RgbImage| -> Result<Crop> { Ok((pl.score_with_margin(img, &whole(img), 0.0)?, cues::measure(img), img.width() as f32)) };
+    let (mut native, mut resampled) = (Vec::new(), Vec::new());
     for f in files {
-        let mut img = image::open(&f).with_context(|| format!("{}", f.display()))?.to_rgb8();
-        if let Some(w) = width {
-            let h = ((img.height() as f64 * w as f64 / img.width().max(1) as f64).round() as u32).max(1);
-            img = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
-        }
-        out.push((pl.score_with_margin(&img, &whole(&img), 0.0)?, cues::measure(&img), img.width() as f32));
+        let img = image::open(&f).with_context(|| format!("{}", f.display()))?.to_rgb8();
+        let h = ((img.height() as f64 * width as f64 / img.width().max(1) as f64).round() as u32).max(1);
+        resampled.push(crop(&image::imageops::resize(&img, width, h, image::imageops::FilterType::Triangle))?);
+        native.push(crop(&img)?);
     }
-    Ok(out)
+    Ok((native, resampled))
 }
 
 /// Common crop width of the control run: about the attack crops' median width in pad-dev.
@@ -192,8 +191,8 @@ fn rates(real: &[f32], fake: &[f32], t: f32) -> (f64, f64) {
 pub fn run(a: LivenessArgs) -> Result<ExitCode> {
     let pl = load(&a.engine)?;
     if let Some(dir) = &a.eval {
-        let real_all = scores_of(&dir.join("real"), &pl, None)?;
-        let fake_all = scores_of(&dir.join("fake"), &pl, None)?;
+        let (real_all, real_common) = scores_of(&dir.join("real"), &pl, COMMON_WIDTH)?;
+        let (fake_all, fake_common) = scores_of(&dir.join("fake"), &pl, COMMON_WIDTH)?;
         let real: Vec<LivenessScores> = real_all.iter().map(|s| s.0).collect();
         let fake: Vec<LivenessScores> = fake_all.iter().map(|s| s.0).collect();
         let mut report = Vec::new();
@@ -220,7 +219,7 @@ pub fn run(a: LivenessArgs) -> Result<ExitCode> {
         }
         report.extend(cue_report(&real_all, &fake_all, "native"));
         let common = format!("resampled to {COMMON_WIDTH} px wide");
-        report.extend(cue_report(&scores_of(&dir.join("real"), &pl, Some(COMMON_WIDTH))?, &scores_of(&dir.join("fake"), &pl, Some(COMMON_WIDTH))?, &common));
+        report.extend(cue_report(&real_common, &fake_common, &common));
         if a.json {
             println!("{}", serde_json::to_string(&report)?);
         } else {
