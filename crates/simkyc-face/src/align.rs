@@ -4,7 +4,7 @@
 use image::RgbImage;
 pub use simkyc_dlib::shape_predictor::Similarity;
 
-use crate::image_ops::{halve, sample_bilinear};
+use crate::image_ops::{halve, sample_bilinear, sample_bilinear_black};
 use crate::FaceError;
 
 /// dlib's 5-point template on the unit square (`get_face_chip_details`), in the shape predictor's order:
@@ -19,6 +19,32 @@ pub const DLIB_5PT: [[f64; 2]; 5] = [
 
 /// InsightFace's 112×112 ArcFace template: left eye, right eye, nose tip (mouth corners unused here).
 pub const ARCFACE_112: [[f64; 2]; 3] = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366]];
+
+/// The full five-point ArcFace template (eyes, nose tip, mouth corners in image order), as
+/// OpenCV's `FaceRecognizerSF::alignCrop` and InsightFace use it.
+pub const ARCFACE_112_5: [[f64; 2]; 5] = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
+
+/// The inverse of a similarity transform (the identity if it is degenerate).
+pub fn inverse(s: &Similarity) -> Similarity {
+    let (a, b) = (s.m[0][0], s.m[1][0]);
+    let d = a * a + b * b;
+    if d <= 0.0 || !d.is_finite() {
+        return Similarity { m: [[1.0, 0.0], [0.0, 1.0]], t: [0.0, 0.0] };
+    }
+    let m = [[a / d, b / d], [-b / d, a / d]];
+    let t = [-(m[0][0] * s.t[0] + m[0][1] * s.t[1]), -(m[1][0] * s.t[0] + m[1][1] * s.t[1])];
+    Similarity { m, t }
+}
+
+/// Chip-to-image transform for five ArcFace-order points (a detector's own: YuNet's), fitted as
+/// OpenCV does — image points onto the template by least squares — then inverted for sampling.
+pub fn arcface_chip_to_image(points: &[[f64; 2]], size: u32) -> Result<Similarity, FaceError> {
+    if points.len() != 5 || points.iter().flatten().any(|v| !v.is_finite()) {
+        return Err(FaceError::Model(format!("ArcFace alignment needs 5 finite points, got {}", points.len())));
+    }
+    let chip: Vec<[f64; 2]> = ARCFACE_112_5.iter().map(|p| [p[0] * size as f64 / 112.0, p[1] * size as f64 / 112.0]).collect();
+    Ok(inverse(&Similarity::fit(points, &chip)))
+}
 
 /// Where landmarks should land in the chip.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,8 +87,23 @@ impl Template {
     }
 }
 
-/// Samples a `width × height` chip through `tf` (chip → image).
+/// What a chip shows where it reaches past the image's edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChipBorder {
+    /// The edge pixels repeated (better for tightly cropped photos with dlib's ResNet).
+    #[default]
+    Repeat,
+    /// Black, as OpenCV's `alignCrop` (warpAffine with a zero constant border) makes SFace chips.
+    Black,
+}
+
+/// Samples a `width × height` chip through `tf` (chip → image), the border repeated.
 pub fn extract_chip(img: &RgbImage, tf: &Similarity, width: u32, height: u32) -> RgbImage {
+    extract_chip_with(img, tf, width, height, ChipBorder::Repeat)
+}
+
+/// Samples a `width × height` chip through `tf` (chip → image) with the given border.
+pub fn extract_chip_with(img: &RgbImage, tf: &Similarity, width: u32, height: u32, border: ChipBorder) -> RgbImage {
     // Reduce by box-halving while the chip would sample more than 2 image pixels per chip pixel.
     let scale = (tf.m[0][0] * tf.m[0][0] + tf.m[1][0] * tf.m[1][0]).sqrt();
     let mut src = std::borrow::Cow::Borrowed(img);
@@ -77,8 +118,36 @@ pub fn extract_chip(img: &RgbImage, tf: &Similarity, width: u32, height: u32) ->
         let (x, y) = (q[0], q[1]);
         // Outside the image the edge pixels are repeated (see docs/accuracy.md: black borders on
         // tightly cropped photos cost accuracy). Halved pixel i covers original pixels 2i, 2i+1.
-        let v = sample_bilinear(&src, (x + 0.5) / factor - 0.5, (y + 0.5) / factor - 0.5);
+        let (sx, sy) = ((x + 0.5) / factor - 0.5, (y + 0.5) / factor - 0.5);
+        let v = match border {
+            ChipBorder::Repeat => sample_bilinear(&src, sx, sy),
+            ChipBorder::Black => sample_bilinear_black(&src, sx, sy),
+        };
         *p = image::Rgb([v[0] as u8, v[1] as u8, v[2] as u8]);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_on_the_template_give_the_identity() {
+        let pts: Vec<[f64; 2]> = ARCFACE_112_5.iter().map(|p| [p[0] * 2.0 + 10.0, p[1] * 2.0 - 4.0]).collect();
+        let tf = arcface_chip_to_image(&pts, 112).unwrap();
+        for (c, i) in ARCFACE_112_5.iter().zip(&pts) {
+            let q = tf.apply(*c);
+            assert!((q[0] - i[0]).abs() < 1e-9 && (q[1] - i[1]).abs() < 1e-9, "{q:?} vs {i:?}");
+        }
+        let back = inverse(&tf);
+        let q = back.apply(pts[2]);
+        assert!((q[0] - ARCFACE_112_5[2][0]).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bad_points_are_refused() {
+        assert!(arcface_chip_to_image(&[[0.0, 0.0]; 3], 112).is_err());
+        assert!(arcface_chip_to_image(&[[f64::NAN, 0.0]; 5], 112).is_err());
+    }
 }

@@ -1,5 +1,6 @@
 //! The face pipeline: decode → detect → pick the subject → landmarks → align → embed, with
-//! per-stage timings. Models come from a models directory's manifest.
+//! per-stage timings. Models come from a models directory's manifest: the detector is YuNet (its
+//! five points drive the ArcFace alignment) or dlib's MMOD (dlib's 5-point predictor drives it).
 
 use std::path::Path;
 use std::time::Instant;
@@ -7,14 +8,15 @@ use std::time::Instant;
 use image::RgbImage;
 use serde::Serialize;
 use simkyc_dlib::shape_predictor::{Gray, Rect, ShapePredictor};
-use simkyc_models::manifest::{Format, Manifest, ModelEntry, OutputSpec, Role};
+use simkyc_models::manifest::{Defaults, Format, Manifest, ModelEntry, OutputSpec, Role};
 
-use crate::align::{extract_chip, Template};
+use crate::align::{arcface_chip_to_image, extract_chip_with, ChipBorder, Template};
 use crate::decode::{decode_rgb, DecodeLimits};
 use crate::detect::{FaceBox, MmodConfig, MmodDetector};
 use crate::embed::Embedder;
 use crate::image_ops::{resize_bilinear, to_gray};
 use crate::onnx::OnnxModel;
+use crate::yunet::{YunetConfig, YunetDetector, YunetFace};
 use crate::FaceError;
 
 /// Pipeline settings.
@@ -26,8 +28,12 @@ pub struct EngineOptions {
     pub detect_min_side: u32,
     /// MMOD score above which a window is a face.
     pub detect_threshold: f32,
+    /// YuNet score (0..1) at or above which a box is a face.
+    pub yunet_threshold: f32,
     /// Embed the chip and its mirror image and average them.
     pub flip: bool,
+    /// What the aligned chip shows past the image's edge.
+    pub chip_border: ChipBorder,
     /// Input limits.
     pub limits: DecodeLimits,
     /// Learned adaptation applied to every embedding (see `adapt`), if any.
@@ -36,9 +42,13 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, flip: true, limits: DecodeLimits::default(), adaptation: None }
+        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, yunet_threshold: YUNET_THRESHOLD, flip: true, chip_border: ChipBorder::Repeat, limits: DecodeLimits::default(), adaptation: None }
     }
 }
+
+/// Default YuNet score threshold: below OpenCV's demo value (0.9) so that hard document photos
+/// are still found; recall and false detections at this value are in docs/models.md.
+pub const YUNET_THRESHOLD: f32 = 0.6;
 
 /// Milliseconds spent in each stage.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -60,8 +70,12 @@ pub struct Timings {
 pub struct Subject {
     /// Its box.
     pub face: FaceBox,
-    /// Landmarks in image pixels (dlib-5 order).
+    /// Landmarks in image pixels (dlib-5 order), from the landmark model: pose and quality measures.
     pub landmarks: Vec<[f64; 2]>,
+    /// The detector's own five points (YuNet: eyes, nose tip, mouth corners in image order),
+    /// which the ArcFace alignment uses; absent with a detector that has none (MMOD).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<[[f64; 2]; 5]>,
     /// Distance between the eye centres in pixels.
     pub inter_eye_px: f64,
     /// Unit-length embedding.
@@ -84,12 +98,46 @@ pub struct FaceAnalysis {
     pub timings: Timings,
 }
 
+/// The face detector in use.
+enum Detector {
+    /// dlib's MMOD CNN (boxes only).
+    Mmod(MmodDetector),
+    /// OpenCV Zoo's YuNet (boxes and five points).
+    Yunet(YunetDetector),
+}
+
+/// A detected face: its box and, where the detector gives them, its five points.
+#[derive(Debug, Clone, Copy)]
+pub struct Found {
+    /// The face box (for YuNet, the MMOD-equivalent box: see `YunetFace::to_face_box`).
+    pub face: FaceBox,
+    /// The detector's five points in image order (YuNet only).
+    pub points: Option<[[f64; 2]; 5]>,
+}
+
+impl Found {
+    fn scaled(&self, fx: f64, fy: f64, dx: f64, dy: f64) -> Found {
+        let b = self.face;
+        Found {
+            face: FaceBox { left: b.left * fx + dx, top: b.top * fy + dy, right: b.right * fx + dx, bottom: b.bottom * fy + dy, score: b.score },
+            points: self.points.map(|p| p.map(|q| [q[0] * fx + dx, q[1] * fy + dy])),
+        }
+    }
+}
+
+impl From<YunetFace> for Found {
+    fn from(f: YunetFace) -> Found {
+        Found { face: f.to_face_box(), points: Some(f.points) }
+    }
+}
+
 /// Loaded models plus settings; cheap to share between threads.
 pub struct FaceEngine {
-    detector: MmodDetector,
+    detector: Detector,
     landmarks: ShapePredictor,
     embedder: Embedder,
     embedder_name: String,
+    detector_name: String,
     /// Settings in force.
     pub options: EngineOptions,
 }
@@ -128,6 +176,14 @@ impl FaceEngine {
 
     /// Loads with a named embedder from the manifest (for comparing models).
     pub fn load_with(dir: &Path, m: &Manifest, embedder: &str, options: EngineOptions) -> Result<FaceEngine, FaceError> {
+        let selection = Defaults { embedder: embedder.to_string(), ..m.defaults.clone() };
+        Self::load_selection(dir, m, &selection, options)
+    }
+
+    /// Loads the named detector, landmark model and embedder from the manifest (e.g. the dlib
+    /// engine on an install whose defaults are YuNet and SFace).
+    pub fn load_selection(dir: &Path, m: &Manifest, selection: &Defaults, options: EngineOptions) -> Result<FaceEngine, FaceError> {
+        let embedder = selection.embedder.as_str();
         let get = |name: &str, role: Role| -> Result<&ModelEntry, FaceError> {
             let e = m.get(name).ok_or_else(|| FaceError::Model(format!("model {name:?} is not in the manifest")))?;
             if e.role != role {
@@ -135,15 +191,19 @@ impl FaceEngine {
             }
             Ok(e)
         };
-        let d = get(&m.defaults.detector, Role::Detector)?;
-        let (Format::Onnx, Some(input), OutputSpec::MmodScoreMap { window, nms_iou, nms_cover, stride, offset }) = (d.format, d.input.clone(), &d.output) else {
-            return Err(FaceError::Model(format!("detector {:?}: only ONNX MMOD score-map detectors are supported", d.name)));
+        let d = get(&selection.detector, Role::Detector)?;
+        let detector = match (d.format, d.input.clone(), &d.output) {
+            (Format::Onnx, Some(input), OutputSpec::MmodScoreMap { window, nms_iou, nms_cover, stride, offset }) => Detector::Mmod(MmodDetector::new(
+                OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256)?,
+                MmodConfig { input, window: *window, nms_iou: *nms_iou, nms_cover: *nms_cover, stride: *stride, offset: *offset },
+            )),
+            (Format::Onnx, Some(input), OutputSpec::Yunet { strides, divisor }) => Detector::Yunet(YunetDetector::new(
+                OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256)?.forget_declared_shapes()?,
+                YunetConfig { input, strides: strides.clone(), divisor: *divisor, nms_iou: 0.3, top_k: 50 },
+            )?),
+            _ => return Err(FaceError::Model(format!("detector {:?}: only ONNX MMOD score-map and YuNet detectors are supported", d.name))),
         };
-        let detector = MmodDetector::new(
-            OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256)?,
-            MmodConfig { input, window: *window, nms_iou: *nms_iou, nms_cover: *nms_cover, stride: *stride, offset: *offset },
-        );
-        let l = get(&m.defaults.landmarks, Role::Landmarks)?;
+        let l = get(&selection.landmarks, Role::Landmarks)?;
         if l.format != Format::DlibShapePredictor {
             return Err(FaceError::Model(format!("landmarks {:?}: only dlib shape predictors are supported", l.name)));
         }
@@ -159,7 +219,7 @@ impl FaceEngine {
                 return Err(FaceError::Model(format!("the adaptation was trained for embedder {:?} ({} values), not {:?}", a.embedder, a.dim, e.name)));
             }
         }
-        Ok(FaceEngine { detector, landmarks, embedder, embedder_name: e.name.clone(), options })
+        Ok(FaceEngine { detector, landmarks, embedder, embedder_name: e.name.clone(), detector_name: d.name.clone(), options })
     }
 
     /// Loads one embedder entry.
@@ -174,18 +234,42 @@ impl FaceEngine {
         Ok(Embedder::new(OnnxModel::load(&e.name, &model_path(dir, e), &e.sha256)?, input, template, *dim as usize))
     }
 
+    /// What makes this engine's templates: the embedder and any adaptation applied to its
+    /// embeddings (`dlib-resnet-v1+adaptation-4a4e181b3089`, `sface-2021dec`). Templates with
+    /// different tags are not comparable; the service stores the tag with every template.
+    pub fn template_model(&self) -> String {
+        match &self.options.adaptation {
+            Some(a) => format!("{}+adaptation-{}", self.embedder_name, a.id()),
+            None => self.embedder_name.clone(),
+        }
+    }
+
+    /// Name of the detector in use.
+    pub fn detector_name(&self) -> &str {
+        &self.detector_name
+    }
+
     /// Name of the embedder in use (templates from different embedders are not comparable).
     pub fn embedder_name(&self) -> &str {
         &self.embedder_name
     }
 
-    /// Detects faces at the image's own scale, exactly as dlib's detector would (no retries).
-    pub fn detect_native(&self, img: &RgbImage) -> Result<Vec<FaceBox>, FaceError> {
-        self.detector.detect(img, self.options.detect_threshold)
+    /// Detects faces at the image's own scale, exactly as the detector itself would (no retries).
+    pub fn detect_native(&self, img: &RgbImage) -> Result<Vec<Found>, FaceError> {
+        match &self.detector {
+            Detector::Mmod(d) => Ok(d.detect(img, self.options.detect_threshold)?.into_iter().map(|face| Found { face, points: None }).collect()),
+            Detector::Yunet(d) => Ok(d.detect(img, self.options.yunet_threshold)?.into_iter().map(Found::from).collect()),
+        }
     }
 
-    /// Detects faces in image coordinates, scaling the image for detection as the options say.
+    /// Detects faces in image coordinates (boxes only).
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<FaceBox>, FaceError> {
+        Ok(self.detect_found(img)?.into_iter().map(|f| f.face).collect())
+    }
+
+    /// Detects faces in image coordinates with their points, scaling the image for detection as
+    /// the options say.
+    pub fn detect_found(&self, img: &RgbImage) -> Result<Vec<Found>, FaceError> {
         let (w, h) = img.dimensions();
         let (long, short) = (w.max(h) as f64, w.min(h) as f64);
         let mut s = 1.0;
@@ -194,27 +278,34 @@ impl FaceEngine {
         } else if short < self.options.detect_min_side as f64 {
             s = (self.options.detect_min_side as f64 / short).min(self.options.detect_max_side as f64 / long);
         }
-        let run = |s: f64| -> Result<Vec<FaceBox>, FaceError> {
-            if (s - 1.0).abs() < 1e-9 {
-                return self.detector.detect(img, self.options.detect_threshold);
-            }
+        // Detection on the image scaled by `s`, with a border of `pad` (a fraction of the scaled
+        // image's longer side) of black around it; results mapped back to the image.
+        let run = |s: f64, pad: f64| -> Result<Vec<Found>, FaceError> {
             let (sw, sh) = (((w as f64 * s).round() as u32).max(1), ((h as f64 * s).round() as u32).max(1));
-            let small = resize_bilinear(img, sw, sh);
+            let small = if (s - 1.0).abs() < 1e-9 { std::borrow::Cow::Borrowed(img) } else { std::borrow::Cow::Owned(resize_bilinear(img, sw, sh)) };
+            let border = (pad * sw.max(sh) as f64).round() as u32;
+            let framed = if border == 0 {
+                small
+            } else {
+                let mut canvas = RgbImage::new(sw + 2 * border, sh + 2 * border);
+                image::imageops::replace(&mut canvas, small.as_ref(), border as i64, border as i64);
+                std::borrow::Cow::Owned(canvas)
+            };
             let (fx, fy) = (w as f64 / sw as f64, h as f64 / sh as f64);
-            Ok(self
-                .detector
-                .detect(&small, self.options.detect_threshold)?
-                .into_iter()
-                .map(|b| FaceBox { left: b.left * fx, top: b.top * fy, right: b.right * fx, bottom: b.bottom * fy, score: b.score })
-                .collect())
+            let b = border as f64;
+            Ok(self.detect_native(&framed)?.into_iter().map(|f| f.scaled(fx, fy, -b * fx, -b * fy)).collect())
         };
-        let faces = run(s)?;
-        // Nothing found: one more try at twice the scale (small faces, small ID-card photos). This
-        // costs time only on the failure path; the calibration was measured with it.
-        if faces.is_empty() {
-            return run(s * 2.0);
+        let faces = run(s, 0.0)?;
+        if !faces.is_empty() {
+            return Ok(faces);
         }
-        Ok(faces)
+        // Nothing found: one more try. This costs time only on the failure path; the calibration
+        // was measured with it. MMOD: at twice the scale (small faces, small ID-card photos).
+        // YuNet: with a black border (tightly cropped faces touching the image's edges).
+        match self.detector {
+            Detector::Mmod(_) => run(s * 2.0, 0.0),
+            Detector::Yunet(_) => run(s, 0.25),
+        }
     }
 
     /// Places the landmarks in a face box.
@@ -223,12 +314,16 @@ impl FaceEngine {
         self.landmarks.predict(&g, Rect { left: face.left, top: face.top, right: face.right, bottom: face.bottom })
     }
 
-    /// Aligns and embeds a face given its landmarks.
-    pub fn embed_face(&self, img: &RgbImage, landmarks: &[[f64; 2]], timings: &mut Timings) -> Result<Vec<f32>, FaceError> {
+    /// Aligns and embeds a face given its landmarks (dlib-5 order) and, where the detector gave
+    /// them, its five ArcFace-order points, which an ArcFace-template embedder then uses.
+    pub fn embed_face(&self, img: &RgbImage, landmarks: &[[f64; 2]], points: Option<&[[f64; 2]; 5]>, timings: &mut Timings) -> Result<Vec<f32>, FaceError> {
         let t = Instant::now();
         let (cw, ch) = self.embedder.chip_size();
-        let tf = self.embedder.template.chip_to_image(landmarks, cw)?;
-        let chip = extract_chip(img, &tf, cw, ch);
+        let tf = match (self.embedder.template, points) {
+            (Template::Arcface, Some(p)) => arcface_chip_to_image(p, cw)?,
+            (template, _) => template.chip_to_image(landmarks, cw)?,
+        };
+        let chip = extract_chip_with(img, &tf, cw, ch, self.options.chip_border);
         timings.align_ms += ms(t);
         let t = Instant::now();
         let mut e = self.embedder.embed(&chip, self.options.flip)?;
@@ -253,12 +348,13 @@ impl FaceEngine {
     fn analyze_with(&self, img: &RgbImage, embed: bool) -> Result<FaceAnalysis, FaceError> {
         let mut timings = Timings::default();
         let t = Instant::now();
-        let faces = self.detect(img)?;
+        let found = self.detect_found(img)?;
         timings.detect_ms = ms(t);
+        let faces: Vec<FaceBox> = found.iter().map(|f| f.face).collect();
         let subject = match pick_subject(&faces, img.width(), img.height()) {
             None => None,
             Some(i) => {
-                let face = faces[i];
+                let (face, points) = (found[i].face, found[i].points);
                 let t = Instant::now();
                 let gray = to_gray(img);
                 let landmarks = self.landmarks(img, &gray, &face);
@@ -266,8 +362,8 @@ impl FaceEngine {
                 let eye = |a: [f64; 2], b: [f64; 2]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
                 let (l, r) = (eye(landmarks[0], landmarks[1]), eye(landmarks[2], landmarks[3]));
                 let inter_eye_px = ((l[0] - r[0]).powi(2) + (l[1] - r[1]).powi(2)).sqrt();
-                let embedding = if embed { self.embed_face(img, &landmarks, &mut timings)? } else { Vec::new() };
-                Some(Subject { face, landmarks, inter_eye_px, embedding })
+                let embedding = if embed { self.embed_face(img, &landmarks, points.as_ref(), &mut timings)? } else { Vec::new() };
+                Some(Subject { face, landmarks, points, inter_eye_px, embedding })
             }
         };
         Ok(FaceAnalysis { width: img.width(), height: img.height(), faces, subject, timings })

@@ -33,6 +33,34 @@ pub fn sample_bilinear(img: &RgbImage, x: f64, y: f64) -> [f32; 3] {
     out
 }
 
+/// Bilinear sample of channel values at (x, y), with black outside the image (OpenCV's
+/// `BORDER_CONSTANT` with 0).
+#[inline]
+pub fn sample_bilinear_black(img: &RgbImage, x: f64, y: f64) -> [f32; 3] {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    if !(x > -1.0 && y > -1.0 && x < w as f64 && y < h as f64) {
+        return [0.0; 3];
+    }
+    let (x0, y0) = (x.floor() as i64, y.floor() as i64);
+    let (fx, fy) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
+    let raw = img.as_raw();
+    let px = |xx: i64, yy: i64| {
+        if xx < 0 || yy < 0 || xx >= w || yy >= h {
+            return [0f32; 3];
+        }
+        let i = ((yy * w + xx) * 3) as usize;
+        [raw[i] as f32, raw[i + 1] as f32, raw[i + 2] as f32]
+    };
+    let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+    let mut out = [0f32; 3];
+    for k in 0..3 {
+        let top = a[k] + (b[k] - a[k]) * fx;
+        let bot = c[k] + (d[k] - c[k]) * fx;
+        out[k] = top + (bot - top) * fy;
+    }
+    out
+}
+
 /// Resizes one float plane region of `buf` (row stride `stride`) into another region, exactly as
 /// dlib's float `resize_image` does inside its tiled image pyramid (4-wide float SIMD with truncating
 /// index conversion, then a mixed-precision tail). Regions are (x, y, width, height).

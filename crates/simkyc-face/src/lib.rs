@@ -14,6 +14,7 @@ pub mod liveness;
 pub mod mesh;
 pub mod onnx;
 pub mod quality;
+pub mod yunet;
 
 pub use engine::{EngineOptions, FaceAnalysis, FaceEngine, Subject, Timings};
 

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::FaceError;
 
@@ -46,6 +47,26 @@ impl OnnxModel {
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<OnnxModel, FaceError> {
         let model = tract_onnx::onnx().model_for_read(&mut std::io::Cursor::new(bytes)).map_err(|e| tract_err(name, e))?;
         Ok(OnnxModel { name: name.to_string(), model, plans: Mutex::new(Vec::new()) })
+    }
+
+    /// Forgets the tensor shapes the file declares for every value past the input (ONNX
+    /// `value_info` and output shapes): a graph exported at one input size (YuNet: 640×640) then
+    /// runs at any size, its shapes inferred from the input alone.
+    pub fn forget_declared_shapes(mut self) -> Result<OnnxModel, FaceError> {
+        let inputs: Vec<usize> = self.model.input_outlets().map_err(|e| tract_err(&self.name, e))?.iter().map(|o| o.node).collect();
+        // Constants (weights) keep their facts: they carry the values.
+        let outlets: Vec<OutletId> = self
+            .model
+            .nodes()
+            .iter()
+            .filter(|n| !inputs.contains(&n.id))
+            .flat_map(|n| (0..n.outputs.len()).map(move |slot| OutletId::new(n.id, slot)))
+            .filter(|o| self.model.outlet_fact(*o).map(|f| !f.value.is_concrete()).unwrap_or(false))
+            .collect();
+        for o in outlets {
+            self.model.set_outlet_fact(o, InferenceFact::default()).map_err(|e| tract_err(&self.name, e))?;
+        }
+        Ok(self)
     }
 
     fn plan_for(&self, shape: &[usize]) -> Result<Plan, FaceError> {

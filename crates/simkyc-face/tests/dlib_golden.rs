@@ -63,7 +63,9 @@ fn setup() -> Option<Setup> {
     let models = common::models_dir()?;
     // dlib's own settings: no flip, no rescaling for detection.
     let opts = EngineOptions { flip: false, detect_max_side: 100_000, detect_min_side: 0, ..Default::default() };
-    let engine = FaceEngine::load(&models, opts).expect("load engine");
+    // The dlib engine, whatever the install's defaults are.
+    let manifest = simkyc_models::manifest::Manifest::load(&models).expect("manifest");
+    let engine = FaceEngine::load_selection(&models, &manifest, &simkyc_models::legacy_defaults(), opts).expect("load engine");
     Some(Setup { engine, models, data })
 }
 
@@ -75,7 +77,7 @@ fn load(s: &Setup, rel: &str) -> image::RgbImage {
 fn embedder_matches_dlib_on_exact_crops() {
     let Some(s) = setup() else { return };
     let m = simkyc_models::manifest::Manifest::load(&s.models).unwrap();
-    let emb = FaceEngine::load_embedder(&s.models, m.get(&m.defaults.embedder).unwrap()).unwrap();
+    let emb = FaceEngine::load_embedder(&s.models, m.get(simkyc_models::packs::DLIB_EMBEDDER).unwrap()).unwrap();
     let mut n = 0;
     for e in golden().images {
         let Some(c) = e.crop_descriptor else { continue };
@@ -96,7 +98,7 @@ fn detector_matches_dlib() {
     let mut n = 0;
     for e in golden().images {
         let img = load(&s, &e.image);
-        let ours = s.engine.detect_native(&img).unwrap();
+        let ours: Vec<_> = s.engine.detect_native(&img).unwrap().into_iter().map(|f| f.face).collect();
         assert_eq!(ours.len(), e.detections.len(), "{}: {} faces vs dlib {}", e.image, ours.len(), e.detections.len());
         for d in &e.detections {
             let g = simkyc_face::detect::FaceBox { left: d.left, top: d.top, right: d.right, bottom: d.bottom, score: d.confidence };
