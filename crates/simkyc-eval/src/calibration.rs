@@ -57,8 +57,18 @@ pub struct Thresholds {
     pub strict: OperatingPoint,
 }
 
-/// The thresholds file built into simkyc, calibrated on the development sets.
+/// The thresholds built into simkyc for the default engine (YuNet + SFace), calibrated on the
+/// development sets.
 pub const BUILTIN: &str = include_str!("../../../config/thresholds.toml");
+
+/// The thresholds built into simkyc for the previous engine (dlib MMOD + ResNet + adaptation),
+/// still selectable in the models manifest.
+pub const BUILTIN_DLIB: &str = include_str!("../../../config/thresholds-dlib.toml");
+
+/// The built-in thresholds file calibrated for an embedder, if there is one.
+pub fn builtin_for(embedder: &str) -> Option<&'static str> {
+    [BUILTIN, BUILTIN_DLIB].into_iter().find(|t| Thresholds::parse(t).map(|t| t.embedder == embedder).unwrap_or(false))
+}
 
 /// The tag a thresholds file's pipeline string carries for an adaptation (by its id; `none`).
 pub fn adaptation_tag(adaptation_id: Option<&str>) -> String {
@@ -95,11 +105,13 @@ impl Thresholds {
         Ok(t)
     }
 
-    /// Loads a thresholds file, or the built-in one.
-    pub fn load(path: Option<&Path>) -> Result<Thresholds, EvalError> {
+    /// Loads a thresholds file, or the one built in for `embedder`.
+    pub fn load(path: Option<&Path>, embedder: &str) -> Result<Thresholds, EvalError> {
         match path {
             Some(p) => Self::parse(&std::fs::read_to_string(p).map_err(|e| EvalError::Io(format!("{}: {e}", p.display())))?),
-            None => Self::parse(BUILTIN),
+            None => Self::parse(builtin_for(embedder).ok_or_else(|| {
+                EvalError::Thresholds(format!("no built-in thresholds for embedder {embedder:?}; run `simkyc calibrate` and pass --thresholds"))
+            })?),
         }
     }
 
@@ -148,8 +160,14 @@ mod tests {
     }
 
     #[test]
-    fn builtin_file_parses() {
-        let t = Thresholds::parse(BUILTIN).expect("built-in thresholds parse");
-        assert!(t.default.target_fmr > t.strict.target_fmr);
+    fn builtin_files_parse() {
+        for b in [BUILTIN, BUILTIN_DLIB] {
+            let t = Thresholds::parse(b).expect("built-in thresholds parse");
+            assert!(t.default.target_fmr > t.strict.target_fmr);
+            assert_eq!(builtin_for(&t.embedder), Some(b));
+        }
+        assert_eq!(builtin_for("dlib-resnet-v1"), Some(BUILTIN_DLIB));
+        assert!(builtin_for("no-such-embedder").is_none());
+        assert!(Thresholds::load(None, "no-such-embedder").is_err());
     }
 }

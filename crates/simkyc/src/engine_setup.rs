@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use simkyc_face::adapt::Adaptation;
 use simkyc_face::{EngineOptions, FaceEngine};
-use simkyc_models::manifest::Manifest;
+use simkyc_models::manifest::{Defaults, Manifest};
 
 use crate::EngineArgs;
 
@@ -38,7 +38,8 @@ fn load(a: &EngineArgs, adapted: bool) -> Result<FaceEngine> {
     let name = a.embedder.clone().unwrap_or_else(|| m.defaults.embedder.clone());
     let adaptation = if adapted { load_adaptation(a, &name)? } else { None };
     let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, ..Default::default() };
-    Ok(FaceEngine::load_with(&dir, &m, &name, opts)?)
+    let selection = Defaults { detector: a.detector.clone().unwrap_or_else(|| m.defaults.detector.clone()), landmarks: m.defaults.landmarks.clone(), embedder: name };
+    Ok(FaceEngine::load_selection(&dir, &m, &selection, opts)?)
 }
 
 /// The adaptation the options ask for: a file, none, or the built-in one when it fits the embedder.
@@ -64,7 +65,14 @@ pub fn load_adaptation(a: &EngineArgs, embedder: &str) -> Result<Option<Arc<Adap
 
 /// The settings that change raw embeddings (the cache key).
 pub fn pipeline_signature(e: &FaceEngine) -> String {
-    format!("embedder={} flip={} detect_max_side={} detect_min_side={}", e.embedder_name(), e.options.flip, e.options.detect_max_side, e.options.detect_min_side)
+    format!(
+        "detector={} embedder={} flip={} detect_max_side={} detect_min_side={}",
+        e.detector_name(),
+        e.embedder_name(),
+        e.options.flip,
+        e.options.detect_max_side,
+        e.options.detect_min_side
+    )
 }
 
 /// Which adaptation scores were made with, as recorded in the thresholds' pipeline string.
@@ -85,7 +93,7 @@ pub fn adapt_all(emb: HashMap<PathBuf, Option<Vec<f32>>>, ad: Option<&Adaptation
 
 /// Loads thresholds and checks they were calibrated for this embedder and adaptation.
 pub fn load_thresholds(a: &EngineArgs, e: &FaceEngine, ad: Option<&Adaptation>) -> Result<Thresholds> {
-    let t = Thresholds::load(a.thresholds.as_deref())?;
+    let t = Thresholds::load(a.thresholds.as_deref(), e.embedder_name())?;
     t.check_fits(e.embedder_name(), ad.map(|a| a.id()).as_deref())?;
     Ok(t)
 }
@@ -116,30 +124,48 @@ pub fn embed_all(engine: &FaceEngine, paths: &[PathBuf], cache: Option<&Path>) -
     let todo: Vec<&PathBuf> = unique.iter().copied().filter(|p| !cached.embeddings.contains_key(&p.to_string_lossy().into_owned())).collect();
     let bar = ProgressBar::new(todo.len() as u64);
     bar.set_style(ProgressStyle::with_template("embedding {pos}/{len} [{bar:30}] {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
-    let fresh: Vec<(String, Option<Vec<f32>>)> = todo
+    // (path, embedding, whether the result may be cached: a face or no face is, an error is not,
+    // so a broken model or an unreadable file is tried again next time).
+    let fresh: Vec<(String, Option<Vec<f32>>, bool)> = todo
         .par_iter()
         .map(|p| {
-            let e = match std::fs::read(p).map_err(|e| format!("cannot read: {e}")).and_then(|b| engine.analyze_bytes(&b).map_err(|e| e.to_string())) {
+            let (e, keep) = match std::fs::read(p).map_err(|e| format!("cannot read: {e}")).and_then(|b| engine.analyze_bytes(&b).map_err(|e| e.to_string())) {
                 Ok(a) => match a.subject {
-                    Some(s) => Some(s.embedding),
+                    Some(s) => (Some(s.embedding), true),
                     None => {
                         bar.suspend(|| eprintln!("no usable face: {}", p.display()));
-                        None
+                        (None, true)
                     }
                 },
                 Err(why) => {
                     bar.suspend(|| eprintln!("failed: {}: {why}", p.display()));
-                    None
+                    (None, false)
                 }
             };
             bar.inc(1);
-            (p.to_string_lossy().into_owned(), e)
+            (p.to_string_lossy().into_owned(), e, keep)
         })
         .collect();
     bar.finish_and_clear();
-    cached.embeddings.extend(fresh);
+    let mut failed = HashMap::new();
+    for (p, e, keep) in fresh {
+        if keep {
+            cached.embeddings.insert(p, e);
+        } else {
+            failed.insert(p, None);
+        }
+    }
+    if !todo.is_empty() && failed.len() == todo.len() {
+        bail!("every one of {} images failed (see the messages above); nothing was cached", todo.len());
+    }
     if let Some(p) = cache {
         std::fs::write(p, serde_json::to_vec(&cached)?).with_context(|| format!("writing cache {}", p.display()))?;
     }
-    Ok(unique.into_iter().map(|p| (p.clone(), cached.embeddings.get(&p.to_string_lossy().into_owned()).cloned().flatten())).collect())
+    Ok(unique
+        .into_iter()
+        .map(|p| {
+            let k = p.to_string_lossy().into_owned();
+            (p.clone(), cached.embeddings.get(&k).or_else(|| failed.get(&k)).cloned().flatten())
+        })
+        .collect())
 }

@@ -31,6 +31,9 @@ pub struct EngineArgs {
     /// Embedder to use instead of the manifest's default.
     #[arg(long)]
     pub embedder: Option<String>,
+    /// Detector to use instead of the manifest's default (e.g. dlib-mmod for the previous engine).
+    #[arg(long)]
+    pub detector: Option<String>,
     /// Thresholds file from calibration (default: the one built into simkyc).
     #[arg(long)]
     pub thresholds: Option<PathBuf>,
