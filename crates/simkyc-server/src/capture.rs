@@ -169,7 +169,7 @@ mod tests {
 
     fn frame(embedding: Vec<f32>, live: f32, eyes: f32) -> Analysed {
         let face = FaceBox { left: 200.0, top: 150.0, right: 400.0, bottom: 350.0, score: 1.0 };
-        let subject = Subject { face, landmarks: vec![[250.0, 220.0]; 5], inter_eye_px: 80.0, embedding };
+        let subject = Subject { face, landmarks: vec![[250.0, 220.0]; 5], points: None, inter_eye_px: 80.0, embedding };
         let quality = QualityMeasures { inter_eye_px: 80.0, sharpness: 5.0, brightness: 120.0, clipped: 0.0, roll_deg: 0.0, yaw: 0.0, pitch: 0.7 };
         Analysed {
             analysis: FaceAnalysis { width: 640, height: 480, faces: vec![face], subject: Some(subject), timings: Timings::default() },

@@ -61,7 +61,7 @@ impl FaceStack {
         options.limits.max_bytes = max_image_bytes;
         options.limits.max_side = max_side;
         let engine = FaceEngine::load_with(models_dir, &manifest, &embedder, options).map_err(|e| models(&e))?;
-        let t = Thresholds::load(thresholds).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
+        let t = Thresholds::load(thresholds, &embedder).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
         t.check_fits(engine.embedder_name(), adaptation.as_ref().map(|a| a.id()).as_deref()).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
         let points = MatchPoints { default: t.default.threshold, strict: t.strict.threshold };
         let liveness = PassiveLiveness::load(models_dir, &manifest)

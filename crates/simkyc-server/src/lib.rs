@@ -10,6 +10,7 @@ pub mod extract;
 pub mod face;
 pub mod metrics;
 pub mod middleware;
+pub mod reenrol;
 pub mod routes;
 pub mod state;
 pub mod vault;

@@ -113,8 +113,8 @@ fn console_end_to_end_in_headless_chromium() {
     // The fake camera: 1 s of the real clip (10.8–11.8 s: the customer facing the camera), 640×480 at 15 fps, looped by Chromium.
     ffmpeg(&ffmpeg_bin, &["-ss", "10.8", "-t", "1.0", "-i", &s(&clip), "-r", "15", "-pix_fmt", "yuv420p", &s(&y4m)]);
     ffmpeg(&ffmpeg_bin, &["-ss", "0.5", "-i", &s(&clip), "-frames:v", "1", &s(&doc_clip)]);
-    // A case waiting for review, prepared through the API (Zhu_Rongji 1 → 4 scores in the review band).
-    let (_, c) = h.register("clerk2", &resident_id(900), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 4)]);
+    // A case waiting for review, prepared through the API (Kim_Dae-jung 2 → 3 scores in the review band).
+    let (_, c) = h.register("clerk2", &resident_id(900), ("Kim_Dae-jung", 2), &[("Kim_Dae-jung", 3)]);
     assert_eq!(c.json["decision"], "review", "{:?}", c.json);
     // A real deployment's mode: frame quality and passive liveness.
     let m = h.call("PUT", "/v1/admin/settings", "admin", Some(serde_json::json!({ "capture_mode": "passive" })));

@@ -16,6 +16,7 @@ mod write;
 
 pub mod idempotency;
 pub mod maintenance;
+pub mod reenrol;
 
 pub use audit_log::AuditEventRow;
 pub use keys::ApiKeyRow;

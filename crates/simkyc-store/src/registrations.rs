@@ -36,6 +36,8 @@ pub struct NewRegistration {
     pub doc_photo_enc: Vec<u8>,
     /// Encrypted document-photo template.
     pub doc_template_enc: Vec<u8>,
+    /// The model that made the template (embedder and adaptation).
+    pub template_model: String,
 }
 
 /// The decision recorded for a capture.
@@ -53,6 +55,11 @@ pub struct Verdict {
     pub live_photo_enc: Option<Vec<u8>>,
     /// Encrypted live template.
     pub live_template_enc: Option<Vec<u8>>,
+    /// The model that made the live template (and the document template it was compared with).
+    pub template_model: String,
+    /// The document template again, when the one stored at the start came from another model
+    /// (the server was upgraded in between) and was recomputed from the document photo.
+    pub doc_template_enc: Option<Vec<u8>>,
     /// Audit details (codes and scores as text, no personal data).
     pub audit: serde_json::Value,
 }
@@ -119,11 +126,15 @@ pub struct RegistrationRow {
     pub decided_at: Option<i64>,
     /// Live captures refused for quality so far.
     pub capture_attempts: i64,
+    /// The model that made the templates (embedder and adaptation); none without templates.
+    pub template_model: Option<String>,
+    /// Enrolled with another model's templates and no photo left to re-enrol from.
+    pub recapture_needed: bool,
 }
 
 const COLUMNS: &str = "id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, decision, reasons, message, scores, \
     capture_mode, challenge, doc_photo_enc, live_photo_enc, doc_template_enc, live_template_enc, photos_purged_at, review_comment, reviewed_by, \
-    msisdn, created_at, updated_at, decided_at, capture_attempts";
+    msisdn, created_at, updated_at, decided_at, capture_attempts, template_model, recapture_needed";
 
 fn registration(r: &AnyRow) -> Result<RegistrationRow> {
     Ok(RegistrationRow {
@@ -154,6 +165,8 @@ fn registration(r: &AnyRow) -> Result<RegistrationRow> {
         updated_at: get(r, "updated_at")?,
         decided_at: get(r, "decided_at")?,
         capture_attempts: get(r, "capture_attempts")?,
+        template_model: get(r, "template_model")?,
+        recapture_needed: get::<i64>(r, "recapture_needed")? != 0,
     })
 }
 
@@ -193,12 +206,15 @@ impl Store {
         rows.iter().map(registration).collect()
     }
 
-    /// The 1:N gallery of an operator: live templates of activated registrations.
-    pub async fn gallery(&self, operator_id: &str) -> Result<Vec<GalleryEntry>> {
+    /// The 1:N gallery of an operator: live templates of activated registrations made by
+    /// `template_model` (templates of another model are never compared).
+    pub async fn gallery(&self, operator_id: &str, template_model: &str) -> Result<Vec<GalleryEntry>> {
         let rows = sqlx::query(
-            "SELECT id, doc_type, doc_number, live_template_enc FROM registrations WHERE operator_id = $1 AND state = 'activated' AND live_template_enc IS NOT NULL",
+            "SELECT id, doc_type, doc_number, live_template_enc FROM registrations WHERE operator_id = $1 AND state = 'activated' \
+             AND live_template_enc IS NOT NULL AND template_model = $2",
         )
         .bind(operator_id)
+        .bind(template_model)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -250,7 +266,7 @@ impl WriteTx {
     pub async fn create_registration(&mut self, r: &NewRegistration) -> Result<()> {
         sqlx::query(
             "INSERT INTO registrations (id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, capture_mode, challenge, \
-             doc_photo_enc, doc_template_enc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'created', $9, $10, $11, $12, $13, $13)",
+             doc_photo_enc, doc_template_enc, created_at, updated_at, template_model) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'created', $9, $10, $11, $12, $13, $13, $14)",
         )
         .bind(&r.id)
         .bind(&r.operator_id)
@@ -265,6 +281,7 @@ impl WriteTx {
         .bind(r.doc_photo_enc.clone())
         .bind(r.doc_template_enc.clone())
         .bind(self.now)
+        .bind(&r.template_model)
         .execute(&mut *self.tx)
         .await?;
         let details = serde_json::json!({ "store": r.store_id, "doc_type": r.doc_type, "capture_mode": r.capture_mode });
@@ -279,7 +296,7 @@ impl WriteTx {
         RegistrationState::Captured.transition(v.state).map_err(|e| StoreError::Conflict(e.to_string()))?;
         sqlx::query(
             "UPDATE registrations SET state = $1, decision = $1, reasons = $2, message = $3, scores = $4, live_photo_enc = $5, live_template_enc = $6, \
-             decided_at = $7, updated_at = $7 WHERE id = $8",
+             decided_at = $7, updated_at = $7, template_model = $9, doc_template_enc = COALESCE($10, doc_template_enc) WHERE id = $8",
         )
         .bind(v.state.as_str())
         .bind(&v.reasons)
@@ -289,6 +306,8 @@ impl WriteTx {
         .bind(v.live_template_enc.clone())
         .bind(self.now)
         .bind(id)
+        .bind(&v.template_model)
+        .bind(v.doc_template_enc.clone())
         .execute(&mut *self.tx)
         .await?;
         self.audit(Some(operator_id), actor, "registration.decided", &subject, v.audit.clone()).await

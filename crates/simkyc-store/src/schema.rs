@@ -8,6 +8,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_capture_attempts.sql")),
     (3, include_str!("../migrations/0003_store_capture_mode.sql")),
     (4, include_str!("../migrations/0004_liveness_failures.sql")),
+    (5, include_str!("../migrations/0005_template_model.sql")),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

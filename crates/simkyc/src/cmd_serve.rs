@@ -8,7 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use simkyc_server::app::{key_source, open_store};
 use simkyc_server::auth::generate_key;
-use simkyc_server::vault::KeySource;
+use indicatif::{ProgressBar, ProgressStyle};
+use simkyc_server::vault::{KeySource, Vault};
 use simkyc_server::Config;
 use simkyc_store::Store;
 use simkyc_workflow::Role;
@@ -130,6 +131,15 @@ pub enum AdminCmd {
         #[arg(long, default_value_t = 5)]
         sim_limit: i64,
     },
+    /// Re-enrol templates made by another model (after an engine upgrade) from the retained
+    /// photos; registrations whose photos are purged are marked as needing a new live capture.
+    Reenrol {
+        #[command(flatten)]
+        service: ServiceArgs,
+        /// Report what would be done, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Create a store of an operator.
     CreateStore {
         #[command(flatten)]
@@ -180,6 +190,7 @@ pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
                 w.commit().await?;
                 println!("created operator {id}");
             }
+            AdminCmd::Reenrol { service, dry_run } => return reenrol(&service, dry_run).await,
             AdminCmd::CreateStore { service, id, operator, name } => {
                 let (_, s) = store(&service).await?;
                 let mut w = s.write().await?;
@@ -190,6 +201,35 @@ pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// `simkyc admin reenrol [--dry-run]`.
+async fn reenrol(service: &ServiceArgs, dry_run: bool) -> Result<ExitCode> {
+    let c = service.config()?;
+    let s = open_store(&c).await?;
+    let vault = Vault::load(key_source(&c))?;
+    let face = simkyc_server::load_face(&c).await?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template("re-enrolling {pos}/{len} [{bar:30}] {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    let r = simkyc_server::reenrol::reenrol(&s, &vault, &face, "cli", dry_run, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!("templates in use: {}", r.model);
+    println!("{} registrations hold templates of other models: {:?}", r.stale_by_model.values().sum::<usize>(), r.stale_by_model);
+    println!("  {} can be re-enrolled from their retained photos", r.reenrollable);
+    println!("  {} have no photos left and need a new live capture", r.without_photos);
+    if dry_run {
+        println!("dry run: nothing changed");
+    } else {
+        println!(
+            "re-enrolled {}; marked {} for a new live capture ({} of them: no face found in the retained photo); {} changed meanwhile and were left alone",
+            r.reenrolled, r.marked, r.no_face, r.moved_on
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `simkyc audit verify`: exit 0 when the chain is intact, 1 naming the first bad event.

@@ -178,6 +178,7 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
         challenge: challenge.to_string(),
         doc_photo_enc: st.vault.seal(&photo, &aad("registrations", "doc_photo_enc", &id))?,
         doc_template_enc: st.vault.seal(&template_bytes(&subject.embedding), &aad("registrations", "doc_template_enc", &id))?,
+        template_model: st.face.engine.template_model(),
     };
     let mut w = st.store.write().await?;
     w.create_registration(&new).await?;
@@ -310,15 +311,28 @@ pub async fn capture(
     }
     let embeddings: Vec<&[f32]> = frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| s.embedding.as_slice())).collect();
 
-    let doc_template = match &reg.doc_template_enc {
-        Some(enc) => template_from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", &id))?),
-        None => None,
+    // A template of another model (the server was upgraded since the registration started) is
+    // never compared: the document template is made again from the document photo.
+    let model = st.face.engine.template_model();
+    let mut new_doc_template_enc = None;
+    let doc_template = match (&reg.doc_template_enc, &reg.doc_photo_enc) {
+        (Some(enc), _) if reg.template_model.as_deref() == Some(model.as_str()) => template_from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", &id))?),
+        (_, Some(photo)) => {
+            let photo = st.vault.open(photo, &aad("registrations", "doc_photo_enc", &id))?;
+            let analysed = st.face.analyze_documents(vec![photo]).await?.pop().ok_or_else(|| ApiError::internal("document photo", &"no result"))?;
+            let t = analysed.map_err(|e| image_error("document_photo", &e))?.analysis.subject.map(|s| s.embedding);
+            if let Some(t) = &t {
+                new_doc_template_enc = Some(st.vault.seal(&template_bytes(t), &aad("registrations", "doc_template_enc", &id))?);
+            }
+            t
+        }
+        _ => None,
     };
     let match_score = if capture_reasons.is_empty() { doc_template.as_ref().and_then(|t| capture::mean_score(&embeddings, t)) } else { None };
 
     let mut duplicates = Vec::new();
     if match_score.is_some() {
-        for g in st.store.gallery(&p.operator_id).await? {
+        for g in st.store.gallery(&p.operator_id, &model).await? {
             if g.doc_type == reg.doc_type && g.doc_number == reg.doc_number {
                 continue;
             }
@@ -386,6 +400,8 @@ pub async fn capture(
         scores: scores.to_string(),
         live_photo_enc,
         live_template_enc,
+        template_model: model,
+        doc_template_enc: new_doc_template_enc,
         audit,
     };
     let mut w = st.store.write().await?;
