@@ -104,7 +104,7 @@ fn unit(v: f32) -> f32 {
 impl YunetDetector {
     /// Wraps a loaded YuNet graph.
     pub fn new(model: OnnxModel, config: YunetConfig) -> Result<Self, FaceError> {
-        if config.strides.is_empty() || config.divisor == 0 || config.strides.iter().any(|&s| s == 0 || config.divisor % s != 0) {
+        if config.strides.is_empty() || config.divisor == 0 || config.strides.iter().any(|&s| s == 0 || !config.divisor.is_multiple_of(s)) {
             return Err(FaceError::Model(format!("YuNet: strides {:?} must divide the padding divisor {}", config.strides, config.divisor)));
         }
         Ok(YunetDetector { model, config })
@@ -202,7 +202,9 @@ mod tests {
         let f = YunetFace { x: 0.0, y: 0.0, w: 100.0, h: 120.0, points: [[30.0, 40.0], [70.0, 40.0], [50.0, 60.0], [35.0, 80.0], [65.0, 80.0]], score: 0.9 };
         let b = f.to_face_box();
         assert!((b.width() - MMOD_SIZE_PER_EYE_MOUTH * 40.0).abs() < 1e-9);
-        assert!(((b.left + b.right) / 2.0 - 50.0).abs() < 1.0);
+        // Eye–mouth midpoint (50, 60), eye-to-mouth distance 40.
+        assert!(((b.left + b.right + 1.0) / 2.0 - (50.0 + MMOD_CENTRE_SHIFT * 40.0)).abs() < 1e-9);
+        assert!(((b.top + b.bottom + 1.0) / 2.0 - (60.0 + MMOD_CENTRE_DROP * 40.0)).abs() < 1e-9);
         assert_eq!(b.score, 0.9);
     }
 }

@@ -72,7 +72,7 @@ fn yunet(s: &Setup, g: &Golden) -> YunetDetector {
 
 /// The YuNet + SFace engine at OpenCV's settings: detection at the image's own size, no flip.
 fn engine(s: &Setup, g: &Golden) -> FaceEngine {
-    let opts = EngineOptions { flip: false, detect_max_side: 100_000, detect_min_side: 0, yunet_threshold: g.score_threshold, chip_border: simkyc_face::align::ChipBorder::Black, ..Default::default() };
+    let opts = EngineOptions { flip: false, detect_max_side: 100_000, detect_min_side: 0, yunet_threshold: g.score_threshold, ..Default::default() };
     FaceEngine::load_selection(&s.models, &s.manifest, &simkyc_models::pack_defaults(), opts).expect("engine")
 }
 
@@ -88,8 +88,8 @@ fn yunet_boxes_landmarks_and_scores_match_opencv() {
         assert_eq!(ours.len(), e.faces.len(), "{}: {} faces vs OpenCV {}", e.image, ours.len(), e.faces.len());
         for (o, f) in ours.iter().zip(&e.faces) {
             let ob = [o.x, o.y, o.w, o.h];
-            for k in 0..4 {
-                worst_px = worst_px.max((ob[k] - f.bbox[k]).abs());
+            for (o, g) in ob.iter().zip(&f.bbox) {
+                worst_px = worst_px.max((o - g).abs());
             }
             for j in 0..5 {
                 worst_px = worst_px.max((o.points[j][0] - f.landmarks[2 * j]).abs()).max((o.points[j][1] - f.landmarks[2 * j + 1]).abs());

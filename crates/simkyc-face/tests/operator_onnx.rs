@@ -7,7 +7,7 @@ mod common;
 
 use simkyc_dlib::dnn::{Input, Loss, Net, Op};
 use simkyc_dlib::onnx_export::{encode, to_onnx, InputDims};
-use simkyc_face::align::{extract_chip, Template};
+use simkyc_face::align::{arcface_chip_to_image, extract_chip_with, Template};
 use simkyc_face::decode::decode_rgb;
 use simkyc_face::image_ops::to_gray;
 use simkyc_face::{EngineOptions, FaceEngine};
@@ -105,8 +105,12 @@ fn operator_embedder_runs_through_the_manifest() {
     let s = a.subject.expect("face");
     assert_eq!(s.embedding.len(), OUT);
 
-    let tf = Template::Arcface.chip_to_image(&engine.landmarks(&img, &to_gray(&img), &s.face), SIZE as u32).unwrap();
-    let want = by_hand(&extract_chip(&img, &tf, SIZE as u32, SIZE as u32));
+    // With the default YuNet detector the chip is aligned on YuNet's own five points.
+    let tf = match &s.points {
+        Some(p) => arcface_chip_to_image(p, SIZE as u32).unwrap(),
+        None => Template::Arcface.chip_to_image(&engine.landmarks(&img, &to_gray(&img), &s.face), SIZE as u32).unwrap(),
+    };
+    let want = by_hand(&extract_chip_with(&img, &tf, SIZE as u32, SIZE as u32, engine.chip_border()));
     for (a, b) in s.embedding.iter().zip(&want) {
         assert!((a - b).abs() < 1e-4, "engine {:?} vs by hand {want:?}", s.embedding);
     }

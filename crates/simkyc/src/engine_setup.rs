@@ -12,6 +12,7 @@ use simkyc_eval::calibration::Thresholds;
 use std::sync::Arc;
 
 use simkyc_face::adapt::Adaptation;
+use simkyc_face::align::ChipBorder;
 use simkyc_face::{EngineOptions, FaceEngine};
 use simkyc_models::manifest::{Defaults, Manifest};
 
@@ -37,7 +38,12 @@ fn load(a: &EngineArgs, adapted: bool) -> Result<FaceEngine> {
     let m = Manifest::load(&dir)?;
     let name = a.embedder.clone().unwrap_or_else(|| m.defaults.embedder.clone());
     let adaptation = if adapted { load_adaptation(a, &name)? } else { None };
-    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, ..Default::default() };
+    let chip_border = match a.chip_border.as_str() {
+        "black" => ChipBorder::Black,
+        "repeat" => ChipBorder::Repeat,
+        _ => ChipBorder::Auto,
+    };
+    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, chip_border, ..Default::default() };
     let selection = Defaults { detector: a.detector.clone().unwrap_or_else(|| m.defaults.detector.clone()), landmarks: m.defaults.landmarks.clone(), embedder: name };
     Ok(FaceEngine::load_selection(&dir, &m, &selection, opts)?)
 }
@@ -66,10 +72,12 @@ pub fn load_adaptation(a: &EngineArgs, embedder: &str) -> Result<Option<Arc<Adap
 /// The settings that change raw embeddings (the cache key).
 pub fn pipeline_signature(e: &FaceEngine) -> String {
     format!(
-        "detector={} embedder={} flip={} detect_max_side={} detect_min_side={}",
+        "detector={}{} embedder={} flip={}{} detect_max_side={} detect_min_side={}",
         e.detector_name(),
+        if e.detector_name().starts_with("yunet") { format!(" yunet_threshold={}", e.options.yunet_threshold) } else { String::new() },
         e.embedder_name(),
         e.options.flip,
+        if e.chip_border() == ChipBorder::Black { " chip_border=black" } else { "" },
         e.options.detect_max_side,
         e.options.detect_min_side
     )

@@ -46,6 +46,10 @@ pub struct EngineArgs {
     /// Score with raw cosine similarity only, without the learned adaptation.
     #[arg(long, conflicts_with = "adaptation")]
     pub no_adaptation: bool,
+    /// What the aligned chip shows past the image's edge: `auto` (black for ArcFace-template
+    /// embedders, repeated edge pixels for dlib's), `repeat` or `black`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "repeat", "black"])]
+    pub chip_border: String,
     /// Longest image side used for detection (larger images are scaled down for detection only).
     #[arg(long, default_value_t = simkyc_face::EngineOptions::default().detect_max_side)]
     pub detect_max_side: u32,
