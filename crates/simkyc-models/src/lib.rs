@@ -98,8 +98,8 @@ pub fn pack_defaults() -> Defaults {
     Defaults { detector: opencv_zoo::YUNET.into(), landmarks: packs::DLIB_LANDMARKS.into(), embedder: opencv_zoo::SFACE.into() }
 }
 
-/// The defaults earlier versions installed (dlib throughout); an install still on them is moved to
-/// [`pack_defaults`] by `fetch`, while any other choice an operator made is kept.
+/// The defaults earlier versions installed (dlib throughout): an install from before recognition
+/// v2 still on them is moved to [`pack_defaults`] once by `fetch`; any other choice is kept.
 pub fn legacy_defaults() -> Defaults {
     Defaults { detector: packs::DLIB_DETECTOR.into(), landmarks: packs::DLIB_LANDMARKS.into(), embedder: packs::DLIB_EMBEDDER.into() }
 }
@@ -119,7 +119,6 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
             && m.get(human::ANTISPOOF).is_some()
             && m.get(opencv_zoo::SFACE).is_some()
             && m.get(opencv_zoo::YUNET).is_some()
-            && m.defaults != legacy_defaults()
             && pinned_archives().iter().all(|p| registry::cached_path(p).exists())
             && human::unpacked_dir().join("mobilefacenet.json").is_file()
         {
@@ -140,9 +139,11 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
         .unwrap_or_default();
     models.extend(installed);
     let mut manifest = Manifest { version: 1, defaults: pack_defaults(), models };
-    // Keep an operator's choice of defaults if it still makes sense (an install still on the
-    // previous pack defaults is upgraded).
-    if let Some(old) = existing.filter(|o| o.defaults != legacy_defaults()) {
+    // Keep an operator's choice of defaults if it still makes sense. An install from before
+    // recognition v2 (no SFace entry yet) still on the old pack defaults is upgraded once; after
+    // that, choosing the dlib engine again is an operator's choice and is kept.
+    let predates_v2 = |o: &Manifest| o.get(opencv_zoo::SFACE).is_none() && o.defaults == legacy_defaults();
+    if let Some(old) = existing.filter(|o| !predates_v2(o)) {
         let candidate = Manifest { defaults: old.defaults, ..manifest.clone() };
         if candidate.validate().is_ok() {
             manifest = candidate;
