@@ -140,6 +140,9 @@ pub struct FaceEngine {
     embedder: Embedder,
     embedder_name: String,
     detector_name: String,
+    /// Tag of this engine's templates, fixed at load (the adaptation's id is a hash of its
+    /// matrix: not worth recomputing on every capture).
+    template_model: String,
     /// Settings in force.
     pub options: EngineOptions,
 }
@@ -221,7 +224,11 @@ impl FaceEngine {
                 return Err(FaceError::Model(format!("the adaptation was trained for embedder {:?} ({} values), not {:?}", a.embedder, a.dim, e.name)));
             }
         }
-        Ok(FaceEngine { detector, landmarks, embedder, embedder_name: e.name.clone(), detector_name: d.name.clone(), options })
+        let template_model = match &options.adaptation {
+            Some(a) => format!("{}+adaptation-{}", e.name, a.id()),
+            None => e.name.clone(),
+        };
+        Ok(FaceEngine { detector, landmarks, embedder, embedder_name: e.name.clone(), detector_name: d.name.clone(), template_model, options })
     }
 
     /// Loads one embedder entry.
@@ -239,11 +246,8 @@ impl FaceEngine {
     /// What makes this engine's templates: the embedder and any adaptation applied to its
     /// embeddings (`dlib-resnet-v1+adaptation-4a4e181b3089`, `sface-2021dec`). Templates with
     /// different tags are not comparable; the service stores the tag with every template.
-    pub fn template_model(&self) -> String {
-        match &self.options.adaptation {
-            Some(a) => format!("{}+adaptation-{}", self.embedder_name, a.id()),
-            None => self.embedder_name.clone(),
-        }
+    pub fn template_model(&self) -> &str {
+        &self.template_model
     }
 
     /// The chip border in use with this embedder's template.

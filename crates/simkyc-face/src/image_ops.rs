@@ -23,14 +23,7 @@ pub fn sample_bilinear(img: &RgbImage, x: f64, y: f64) -> [f32; 3] {
         let i = ((yy * w + xx) * 3) as usize;
         [raw[i] as f32, raw[i + 1] as f32, raw[i + 2] as f32]
     };
-    let (a, b, c, d) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
-    let mut out = [0f32; 3];
-    for k in 0..3 {
-        let top = a[k] + (b[k] - a[k]) * fx;
-        let bot = c[k] + (d[k] - c[k]) * fx;
-        out[k] = top + (bot - top) * fy;
-    }
-    out
+    blend([px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1)], fx, fy)
 }
 
 /// Bilinear sample of channel values at (x, y), with black outside the image (OpenCV's
@@ -51,7 +44,13 @@ pub fn sample_bilinear_black(img: &RgbImage, x: f64, y: f64) -> [f32; 3] {
         let i = ((yy * w + xx) * 3) as usize;
         [raw[i] as f32, raw[i + 1] as f32, raw[i + 2] as f32]
     };
-    let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+    blend([px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1)], fx, fy)
+}
+
+/// Bilinear blend of four neighbouring pixels (top-left, top-right, bottom-left, bottom-right)
+/// at fractional offsets `fx`, `fy`.
+#[inline]
+fn blend([a, b, c, d]: [[f32; 3]; 4], fx: f32, fy: f32) -> [f32; 3] {
     let mut out = [0f32; 3];
     for k in 0..3 {
         let top = a[k] + (b[k] - a[k]) * fx;

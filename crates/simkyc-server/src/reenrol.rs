@@ -65,7 +65,7 @@ async fn embed_sealed(face: &FaceStack, vault: &Vault, id: &str, column: &str, s
 /// Finds the stale registrations and, unless `dry_run`, re-enrols or marks them;
 /// `progress(done, total)` is called after each re-enrolment attempt.
 pub async fn reenrol(store: &Store, vault: &Vault, face: &FaceStack, actor: &str, dry_run: bool, progress: impl Fn(usize, usize)) -> Result<ReenrolReport, ReenrolError> {
-    let model = face.engine.template_model();
+    let model = face.engine.template_model().to_string();
     let stale = store.stale_templates(&model).await?;
     let mut report = ReenrolReport { model: model.clone(), ..Default::default() };
     for r in &stale {

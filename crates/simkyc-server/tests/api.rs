@@ -581,7 +581,7 @@ fn framing_feedback_names_what_to_fix_and_stores_nothing() {
 /// retained photos, or marks it for a new capture when they are purged.
 fn templates_of_another_model(h: &Harness) {
     let state = &h.running.as_ref().unwrap().state;
-    let model = state.face.engine.template_model();
+    let model = state.face.engine.template_model().to_string();
     let (first, c) = h.register("clerk", &resident_id(40), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 2)]);
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
     assert_eq!(h.activate("clerk", &first, 40).status, 200);

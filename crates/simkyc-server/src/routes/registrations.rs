@@ -178,7 +178,7 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
         challenge: challenge.to_string(),
         doc_photo_enc: st.vault.seal(&photo, &aad("registrations", "doc_photo_enc", &id))?,
         doc_template_enc: st.vault.seal(&template_bytes(&subject.embedding), &aad("registrations", "doc_template_enc", &id))?,
-        template_model: st.face.engine.template_model(),
+        template_model: st.face.engine.template_model().to_string(),
     };
     let mut w = st.store.write().await?;
     w.create_registration(&new).await?;
@@ -313,7 +313,7 @@ pub async fn capture(
 
     // A template of another model (the server was upgraded since the registration started) is
     // never compared: the document template is made again from the document photo.
-    let model = st.face.engine.template_model();
+    let model = st.face.engine.template_model().to_string();
     let mut new_doc_template_enc = None;
     let doc_template = match (&reg.doc_template_enc, &reg.doc_photo_enc) {
         (Some(enc), _) if reg.template_model.as_deref() == Some(model.as_str()) => template_from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", &id))?),
