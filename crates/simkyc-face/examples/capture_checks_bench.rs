@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = simkyc_models::cache::default_models_dir();
     let manifest = simkyc_models::manifest::Manifest::load(&dir)?;
     let engine = FaceEngine::load(&dir, EngineOptions::default())?;
-    let liveness = PassiveLiveness::load(&dir, &manifest)?.ok_or("liveness models not installed")?;
+    let liveness = PassiveLiveness::load(&dir, &manifest, &engine.options.runtime)?.ok_or("liveness models not installed")?;
     let frames: Vec<_> = std::env::args().skip(1).map(|p| image::open(p).map(|i| i.to_rgb8())).collect::<Result<_, _>>()?;
     let (mut analyse, mut quality, mut live, mut locate) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _pass in 0..5 {

@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = simkyc_models::cache::default_models_dir();
     let manifest = simkyc_models::manifest::Manifest::load(&dir)?;
     let engine = FaceEngine::load(&dir, EngineOptions::default())?;
-    let mesh = FaceMesh::load(&dir, &manifest)?.ok_or("facemesh not installed")?;
+    let mesh = FaceMesh::load(&dir, &manifest, &engine.options.runtime)?.ok_or("facemesh not installed")?;
     for (i, p) in args.iter().enumerate() {
         let mut img = image::open(p)?.to_rgb8();
         let faces = engine.detect(&img)?;

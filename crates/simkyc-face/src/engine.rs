@@ -16,6 +16,8 @@ use crate::detect::{FaceBox, MmodConfig, MmodDetector};
 use crate::embed::Embedder;
 use crate::image_ops::{resize_bilinear, to_gray};
 use crate::onnx::OnnxModel;
+use crate::onnx_shapes::FreeDims;
+use crate::runtime::Runtime;
 use crate::yunet::{YunetConfig, YunetDetector, YunetFace};
 use crate::FaceError;
 
@@ -38,11 +40,13 @@ pub struct EngineOptions {
     pub limits: DecodeLimits,
     /// Learned adaptation applied to every embedding (see `adapt`), if any.
     pub adaptation: Option<std::sync::Arc<crate::adapt::Adaptation>>,
+    /// The inference runtime the models are loaded on.
+    pub runtime: Runtime,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, yunet_threshold: YUNET_THRESHOLD, flip: true, chip_border: ChipBorder::Auto, limits: DecodeLimits::default(), adaptation: None }
+        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, yunet_threshold: YUNET_THRESHOLD, flip: true, chip_border: ChipBorder::Auto, limits: DecodeLimits::default(), adaptation: None, runtime: Runtime::Tract }
     }
 }
 
@@ -199,11 +203,11 @@ impl FaceEngine {
         let d = get(&selection.detector, Role::Detector)?;
         let detector = match (d.format, d.input.clone(), &d.output) {
             (Format::Onnx, Some(input), OutputSpec::MmodScoreMap { window, nms_iou, nms_cover, stride, offset }) => Detector::Mmod(MmodDetector::new(
-                OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256)?,
+                OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256, FreeDims::None, &options.runtime)?,
                 MmodConfig { input, window: *window, nms_iou: *nms_iou, nms_cover: *nms_cover, stride: *stride, offset: *offset },
             )),
             (Format::Onnx, Some(input), OutputSpec::Yunet { strides, divisor }) => Detector::Yunet(YunetDetector::new(
-                OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256)?.forget_declared_shapes()?,
+                OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256, FreeDims::All, &options.runtime)?,
                 YunetConfig { input, strides: strides.clone(), divisor: *divisor, nms_iou: 0.3, top_k: 50 },
             )?),
             _ => return Err(FaceError::Model(format!("detector {:?}: only ONNX MMOD score-map and YuNet detectors are supported", d.name))),
@@ -218,7 +222,7 @@ impl FaceEngine {
             return Err(FaceError::Model(format!("{}: alignment needs a 5-point model", l.name)));
         }
         let e = get(embedder, Role::Embedder)?;
-        let embedder = Self::load_embedder(dir, e)?;
+        let embedder = Self::load_embedder(dir, e, &options.runtime)?;
         if let Some(a) = &options.adaptation {
             if a.embedder != e.name || a.dim != embedder.dim {
                 return Err(FaceError::Model(format!("the adaptation was trained for embedder {:?} ({} values), not {:?}", a.embedder, a.dim, e.name)));
@@ -232,7 +236,7 @@ impl FaceEngine {
     }
 
     /// Loads one embedder entry.
-    pub fn load_embedder(dir: &Path, e: &ModelEntry) -> Result<Embedder, FaceError> {
+    pub fn load_embedder(dir: &Path, e: &ModelEntry, runtime: &Runtime) -> Result<Embedder, FaceError> {
         let (Format::Onnx, Some(input), OutputSpec::Embedding { dim }, Some(al)) = (e.format, e.input.clone(), &e.output, &e.alignment) else {
             return Err(FaceError::Model(format!("embedder {:?} needs format onnx, [model.input], an embedding output and [model.alignment]", e.name)));
         };
@@ -240,7 +244,7 @@ impl FaceEngine {
             return Err(FaceError::Model(format!("embedder {:?} needs a fixed input size", e.name)));
         }
         let template = Template::from_manifest(&al.template, al.padding)?;
-        Ok(Embedder::new(OnnxModel::load(&e.name, &model_path(dir, e), &e.sha256)?, input, template, *dim as usize))
+        Ok(Embedder::new(OnnxModel::load(&e.name, &model_path(dir, e), &e.sha256, FreeDims::Batch, runtime)?, input, template, *dim as usize))
     }
 
     /// What makes this engine's templates: the embedder and any adaptation applied to its

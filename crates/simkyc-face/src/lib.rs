@@ -1,5 +1,5 @@
 //! The simkyc face engine: decode, detect, landmark, align, embed and compare faces, with
-//! models from a manifest (dlib's by default) running on `tract`.
+//! models from a manifest running on `tract` or onnxruntime (see `runtime`).
 
 pub mod adapt;
 pub mod challenge;
@@ -13,7 +13,11 @@ pub mod image_ops;
 pub mod liveness;
 pub mod mesh;
 pub mod onnx;
+pub mod onnx_ort;
+pub mod onnx_shapes;
+pub mod onnx_tract;
 pub mod quality;
+pub mod runtime;
 pub mod yunet;
 
 pub use engine::{EngineOptions, FaceAnalysis, FaceEngine, Subject, Timings};

@@ -15,6 +15,8 @@ use serde::Serialize;
 use crate::detect::FaceBox;
 use crate::image_ops::region_nhwc;
 use crate::onnx::OnnxModel;
+use crate::onnx_shapes::FreeDims;
+use crate::runtime::Runtime;
 use crate::FaceError;
 
 /// Scores of one face crop; higher means more likely a live person for both.
@@ -62,14 +64,14 @@ impl PassiveLiveness {
     pub const MARGIN: f64 = 0.0;
 
     /// Loads both models from the manifest, or `None` when they are not installed.
-    pub fn load(dir: &Path, m: &Manifest) -> Result<Option<PassiveLiveness>, FaceError> {
+    pub fn load(dir: &Path, m: &Manifest, runtime: &Runtime) -> Result<Option<PassiveLiveness>, FaceError> {
         let load = |name: &str| -> Result<Option<(OnnxModel, usize)>, FaceError> {
             let Some(e) = m.get(name) else { return Ok(None) };
             if !matches!(e.output, OutputSpec::Scores { .. }) {
                 return Err(FaceError::Model(format!("{name}: not a liveness model")));
             }
             let size = e.input.as_ref().map(|i| i.width as usize).filter(|&s| s > 0).ok_or_else(|| FaceError::Model(format!("{name}: no input size")))?;
-            Ok(Some((OnnxModel::load(name, &dir.join(&e.file), &e.sha256)?, size)))
+            Ok(Some((OnnxModel::load(name, &dir.join(&e.file), &e.sha256, FreeDims::None, runtime)?, size)))
         };
         match (load(simkyc_models::human::ANTISPOOF)?, load(simkyc_models::human::LIVENESS)?) {
             (Some(antispoof), Some(liveness)) => Ok(Some(PassiveLiveness { antispoof, liveness })),

@@ -12,6 +12,8 @@ use simkyc_models::manifest::Manifest;
 use crate::detect::FaceBox;
 use crate::image_ops::region_nhwc;
 use crate::onnx::OnnxModel;
+use crate::onnx_shapes::FreeDims;
+use crate::runtime::Runtime;
 use crate::FaceError;
 
 /// A square region of the image, in image pixels.
@@ -122,14 +124,14 @@ impl Mesh {
 
 impl FaceMesh {
     /// Loads the mesh model from the manifest, or `None` when it is not installed.
-    pub fn load(dir: &Path, m: &Manifest) -> Result<Option<FaceMesh>, FaceError> {
+    pub fn load(dir: &Path, m: &Manifest, runtime: &Runtime) -> Result<Option<FaceMesh>, FaceError> {
         let Some(e) = m.get(simkyc_models::human::FACEMESH) else { return Ok(None) };
         let size = e.input.as_ref().map(|i| i.width as usize).filter(|&s| s > 0).unwrap_or(192);
         let iris = match m.get(simkyc_models::human::IRIS) {
-            Some(i) => Some(OnnxModel::load(&i.name, &dir.join(&i.file), &i.sha256)?),
+            Some(i) => Some(OnnxModel::load(&i.name, &dir.join(&i.file), &i.sha256, FreeDims::None, runtime)?),
             None => None,
         };
-        Ok(Some(FaceMesh { model: OnnxModel::load(&e.name, &dir.join(&e.file), &e.sha256)?, size, iris }))
+        Ok(Some(FaceMesh { model: OnnxModel::load(&e.name, &dir.join(&e.file), &e.sha256, FreeDims::None, runtime)?, size, iris }))
     }
 
     /// Replaces the eye-opening points of a mesh with the iris model's eyelid contours, which

@@ -54,19 +54,24 @@ fn golden() -> Golden {
 
 struct Setup {
     engine: FaceEngine,
+    runtime: simkyc_face::runtime::Runtime,
     models: std::path::PathBuf,
     data: std::path::PathBuf,
 }
 
-fn setup() -> Option<Setup> {
+fn setup() -> Option<Vec<Setup>> {
     let data = common::data_dir()?;
     let models = common::models_dir()?;
+    Some(common::runtimes(&models).into_iter().map(|rt| setup_on(data.clone(), models.clone(), rt)).collect())
+}
+
+fn setup_on(data: std::path::PathBuf, models: std::path::PathBuf, runtime: simkyc_face::runtime::Runtime) -> Setup {
     // dlib's own settings: no flip, no rescaling for detection.
-    let opts = EngineOptions { flip: false, detect_max_side: 100_000, detect_min_side: 0, ..Default::default() };
+    let opts = EngineOptions { flip: false, detect_max_side: 100_000, detect_min_side: 0, runtime: runtime.clone(), ..Default::default() };
     // The dlib engine, whatever the install's defaults are.
     let manifest = simkyc_models::manifest::Manifest::load(&models).expect("manifest");
     let engine = FaceEngine::load_selection(&models, &manifest, &simkyc_models::legacy_defaults(), opts).expect("load engine");
-    Some(Setup { engine, models, data })
+    Setup { engine, runtime, models, data }
 }
 
 fn load(s: &Setup, rel: &str) -> image::RgbImage {
@@ -75,13 +80,14 @@ fn load(s: &Setup, rel: &str) -> image::RgbImage {
 
 #[test]
 fn embedder_matches_dlib_on_exact_crops() {
-    let Some(s) = setup() else { return };
+    let Some(setups) = setup() else { return };
+    for s in &setups {
     let m = simkyc_models::manifest::Manifest::load(&s.models).unwrap();
-    let emb = FaceEngine::load_embedder(&s.models, m.get(simkyc_models::packs::DLIB_EMBEDDER).unwrap()).unwrap();
+    let emb = FaceEngine::load_embedder(&s.models, m.get(simkyc_models::packs::DLIB_EMBEDDER).unwrap(), &s.runtime).unwrap();
     let mut n = 0;
     for e in golden().images {
         let Some(c) = e.crop_descriptor else { continue };
-        let img = load(&s, &e.image);
+        let img = load(s, &e.image);
         let crop = image::imageops::crop_imm(&img, c.cols[0], c.rows[0], c.cols[1] - c.cols[0], c.rows[1] - c.rows[0]).to_image();
         let ours = emb.raw(&crop).unwrap();
         let cos = cosine(&ours, &c.descriptor);
@@ -90,14 +96,16 @@ fn embedder_matches_dlib_on_exact_crops() {
         n += 1;
     }
     assert!(n >= 5, "too few crop goldens: {n}");
+    }
 }
 
 #[test]
 fn detector_matches_dlib() {
-    let Some(s) = setup() else { return };
+    let Some(setups) = setup() else { return };
+    for s in &setups {
     let mut n = 0;
     for e in golden().images {
-        let img = load(&s, &e.image);
+        let img = load(s, &e.image);
         let ours: Vec<_> = s.engine.detect_native(&img).unwrap().into_iter().map(|f| f.face).collect();
         assert_eq!(ours.len(), e.detections.len(), "{}: {} faces vs dlib {}", e.image, ours.len(), e.detections.len());
         for d in &e.detections {
@@ -109,6 +117,7 @@ fn detector_matches_dlib() {
         }
     }
     assert!(n >= 6, "too few detections compared: {n}");
+    }
 }
 
 fn check_landmarks(s: &Setup, rel: &str, rect: [f64; 4], want: &[[f64; 2]]) {
@@ -125,22 +134,25 @@ fn check_landmarks(s: &Setup, rel: &str, rect: [f64; 4], want: &[[f64; 2]]) {
 
 #[test]
 fn landmarks_match_dlib() {
-    let Some(s) = setup() else { return };
+    let Some(setups) = setup() else { return };
+    for s in &setups {
     for e in golden().images {
-        check_landmarks(&s, &e.image, e.fixed_box.rect, &e.fixed_box.landmarks);
+        check_landmarks(s, &e.image, e.fixed_box.rect, &e.fixed_box.landmarks);
         for f in &e.faces {
-            check_landmarks(&s, &e.image, f.rect, &f.landmarks);
+            check_landmarks(s, &e.image, f.rect, &f.landmarks);
         }
+    }
     }
 }
 
 #[test]
 fn full_pipeline_embedding_is_close_to_dlib() {
-    let Some(s) = setup() else { return };
+    let Some(setups) = setup() else { return };
+    for s in &setups {
     let mut worst = 1f32;
     for e in golden().images {
         let Some(f) = e.faces.first() else { continue };
-        let img = load(&s, &e.image);
+        let img = load(s, &e.image);
         let a = s.engine.analyze(&img).unwrap();
         let ours = a.subject.expect("a face").embedding;
         worst = worst.min(cosine(&ours, &f.descriptor));
@@ -148,4 +160,5 @@ fn full_pipeline_embedding_is_close_to_dlib() {
     // Alignment resampling differs slightly from dlib's extract_image_chip.
     assert!(worst >= 0.99, "worst cosine to dlib's full pipeline: {worst}");
     eprintln!("worst full-pipeline cosine to dlib: {worst:.5}");
+    }
 }

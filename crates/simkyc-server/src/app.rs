@@ -9,6 +9,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
 use axum::Router;
+use simkyc_face::runtime::Runtime;
 use simkyc_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -94,9 +95,14 @@ pub fn key_source(config: &Config) -> KeySource {
 pub async fn load_face(config: &Config) -> Result<Arc<FaceStack>, StartError> {
     let models_dir = config.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
     let (thresholds, max_bytes, max_side, threads) = (config.thresholds.clone(), config.max_image_bytes, config.max_image_side, config.inference_threads);
-    let face = tokio::task::spawn_blocking(move || FaceStack::load(&models_dir, thresholds.as_deref(), max_bytes, max_side, threads))
-        .await
-        .map_err(|e| StartError::Other(format!("loading models: {e}")))??;
+    let (choice, runtime_threads) = (config.runtime, config.runtime_threads);
+    let face = tokio::task::spawn_blocking(move || -> Result<FaceStack, StartError> {
+        let runtime = Runtime::for_models_dir(choice, &models_dir, runtime_threads).map_err(|e| StartError::Other(format!("inference runtime: {e}")))?;
+        tracing::info!(runtime = %runtime.describe(), "inference runtime");
+        Ok(FaceStack::load(&models_dir, thresholds.as_deref(), max_bytes, max_side, threads, &runtime)?)
+    })
+    .await
+    .map_err(|e| StartError::Other(format!("loading models: {e}")))??;
     Ok(Arc::new(face))
 }
 

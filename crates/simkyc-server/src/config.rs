@@ -26,6 +26,12 @@ pub struct Config {
     pub sim_limit: i64,
     /// Capture-check mode of the operator created on first start (`passive` or `off`).
     pub capture_mode: String,
+    /// Inference runtime: `auto` (onnxruntime where `simkyc models fetch` installed its
+    /// library, tract otherwise), `tract` or `onnxruntime`.
+    pub runtime: simkyc_face::runtime::RuntimeChoice,
+    /// Intra-op threads per model run on onnxruntime (1: one request per core, see
+    /// `inference_threads`).
+    pub runtime_threads: usize,
     /// Days raw photos are kept.
     pub retention_days: u32,
     /// Seconds between purge runs.
@@ -88,6 +94,8 @@ impl Default for Config {
             vault_keys_file: None,
             sim_limit: 5,
             capture_mode: "active".into(),
+            runtime: simkyc_face::runtime::RuntimeChoice::Auto,
+            runtime_threads: 1,
             retention_days: 30,
             purge_interval_secs: 3600,
             max_body_bytes: 32 * 1024 * 1024,
@@ -180,6 +188,8 @@ impl Config {
         env_parse("SIMKYC_RETENTION_DAYS", &mut c.retention_days)?;
         env_parse("SIMKYC_MAX_BODY_BYTES", &mut c.max_body_bytes)?;
         env_parse("SIMKYC_INFERENCE_THREADS", &mut c.inference_threads)?;
+        env_parse("SIMKYC_RUNTIME", &mut c.runtime)?;
+        env_parse("SIMKYC_RUNTIME_THREADS", &mut c.runtime_threads)?;
         env_parse("SIMKYC_LOG_FORMAT", &mut c.log_format)?;
         Ok(c)
     }
@@ -204,6 +214,9 @@ impl Config {
         }
         if self.inference_threads == 0 {
             return bad("inference_threads must be at least 1".into());
+        }
+        if !(1..=64).contains(&self.runtime_threads) {
+            return bad("runtime_threads must be 1-64".into());
         }
         if let Some(a) = self.challenge_actions.iter().find(|a| simkyc_face::challenge::Action::parse(a).is_none()) {
             return bad(format!("challenge_actions: unknown action {a:?} (blink, turn_left, turn_right, open_mouth, nod)"));

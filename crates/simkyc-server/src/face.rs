@@ -11,6 +11,7 @@ use simkyc_face::challenge::{verify, Action, ChallengeFailure, DetectorLimits};
 use simkyc_face::liveness::{LivenessScores, PassiveLiveness};
 use simkyc_face::mesh::{sequence_signals, track, FaceMesh, MeshSignals};
 use simkyc_face::quality::{measure, QualityMeasures};
+use simkyc_face::runtime::Runtime;
 use simkyc_face::{EngineOptions, FaceAnalysis, FaceEngine, FaceError};
 use simkyc_models::manifest::Manifest;
 use simkyc_workflow::MatchPoints;
@@ -51,23 +52,23 @@ pub struct FaceStack {
 
 impl FaceStack {
     /// Loads models, the built-in adaptation (when it fits the embedder) and the thresholds.
-    pub fn load(models_dir: &Path, thresholds: Option<&Path>, max_image_bytes: usize, max_side: u32, parallel: usize) -> Result<FaceStack, FaceStackError> {
+    pub fn load(models_dir: &Path, thresholds: Option<&Path>, max_image_bytes: usize, max_side: u32, parallel: usize, runtime: &Runtime) -> Result<FaceStack, FaceStackError> {
         let models = |e: &dyn std::fmt::Display| FaceStackError::Models { dir: models_dir.display().to_string(), message: e.to_string() };
         let manifest = Manifest::load(models_dir).map_err(|e| models(&e))?;
         let embedder = manifest.defaults.embedder.clone();
         let builtin = Adaptation::parse(simkyc_face::adapt::BUILTIN).map_err(|e| models(&e))?;
         let adaptation = (builtin.embedder == embedder).then(|| Arc::new(builtin));
-        let mut options = EngineOptions { adaptation: adaptation.clone(), ..Default::default() };
+        let mut options = EngineOptions { adaptation: adaptation.clone(), runtime: runtime.clone(), ..Default::default() };
         options.limits.max_bytes = max_image_bytes;
         options.limits.max_side = max_side;
         let engine = FaceEngine::load_with(models_dir, &manifest, &embedder, options).map_err(|e| models(&e))?;
         let t = Thresholds::load(thresholds, &embedder).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
         t.check_fits(engine.embedder_name(), adaptation.as_ref().map(|a| a.id()).as_deref()).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
         let points = MatchPoints { default: t.default.threshold, strict: t.strict.threshold };
-        let liveness = PassiveLiveness::load(models_dir, &manifest)
+        let liveness = PassiveLiveness::load(models_dir, &manifest, runtime)
             .map_err(|e| models(&e))?
             .ok_or_else(|| models(&"the liveness models (human-antispoof, human-liveness) are not installed"))?;
-        let mesh = FaceMesh::load(models_dir, &manifest).map_err(|e| models(&e))?.ok_or_else(|| models(&"the face mesh model (human-facemesh) is not installed"))?;
+        let mesh = FaceMesh::load(models_dir, &manifest, runtime).map_err(|e| models(&e))?.ok_or_else(|| models(&"the face mesh model (human-facemesh) is not installed"))?;
         Ok(FaceStack { engine: Arc::new(engine), points, liveness: Arc::new(liveness), mesh: Arc::new(mesh), thresholds: t, gate: Semaphore::new(parallel.max(1)) })
     }
 

@@ -169,7 +169,7 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
 
     let models = crate::engine_setup::models_dir(&a.engine);
     let defaults = simkyc_server::Config::default();
-    let stack = simkyc_server::face::FaceStack::load(&models, a.engine.thresholds.as_deref(), defaults.max_image_bytes, defaults.max_image_side, 1)?;
+    let stack = simkyc_server::face::FaceStack::load(&models, a.engine.thresholds.as_deref(), defaults.max_image_bytes, defaults.max_image_side, 1, &crate::engine_setup::runtime(&a.engine)?)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -42,7 +42,7 @@ pub fn mean(s: &LivenessScores) -> f32 {
 fn load(a: &EngineArgs) -> Result<PassiveLiveness> {
     let dir = crate::engine_setup::models_dir(a);
     let m = Manifest::load(&dir)?;
-    PassiveLiveness::load(&dir, &m)?.context("the liveness models are not installed; run `simkyc models fetch`")
+    PassiveLiveness::load(&dir, &m, &crate::engine_setup::runtime(a)?)?.context("the liveness models are not installed; run `simkyc models fetch`")
 }
 
 /// One face crop's model scores, hand-made cues and width.

@@ -72,6 +72,10 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode> {
                 println!("installed {} models in {}", r.manifest.models.len(), r.dir.display());
             }
             print_list(&r.manifest);
+            match &r.onnxruntime {
+                Some(p) => println!("onnxruntime {} library: {} (runtime = auto uses it)", simkyc_models::onnxruntime::VERSION, p.display()),
+                None => println!("onnxruntime: no wheel is pinned for this platform; models run on tract"),
+            }
         }
         ModelsCmd::Verify { models_dir } => {
             let d = dir(models_dir);

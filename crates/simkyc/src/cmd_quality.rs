@@ -30,7 +30,7 @@ pub struct QualityArgs {
 pub fn run(a: QualityArgs) -> Result<ExitCode> {
     let engine = load_engine_raw(&a.engine)?;
     let dir = crate::engine_setup::models_dir(&a.engine);
-    let mesh = simkyc_face::mesh::FaceMesh::load(&dir, &simkyc_models::manifest::Manifest::load(&dir)?)?;
+    let mesh = simkyc_face::mesh::FaceMesh::load(&dir, &simkyc_models::manifest::Manifest::load(&dir)?, &engine.options.runtime)?;
     let (limits, prefix) = if a.document { (QualityLimits::DOCUMENT, "document") } else { (QualityLimits::LIVE, "live") };
     let mut all_ok = true;
     for p in &a.images {

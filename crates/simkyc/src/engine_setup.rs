@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use simkyc_face::adapt::Adaptation;
 use simkyc_face::align::ChipBorder;
+use simkyc_face::runtime::{Runtime, RuntimeChoice};
 use simkyc_face::{EngineOptions, FaceEngine};
 use simkyc_models::manifest::{Defaults, Manifest};
 
@@ -21,6 +22,11 @@ use crate::EngineArgs;
 /// Loads the engine the options describe, with the adaptation applied to its embeddings.
 pub fn load_engine(a: &EngineArgs) -> Result<FaceEngine> {
     load(a, true)
+}
+
+/// The inference runtime the options ask for, resolved against the models directory.
+pub fn runtime(a: &EngineArgs) -> Result<Runtime> {
+    Ok(Runtime::for_models_dir(a.runtime.parse::<RuntimeChoice>()?, &models_dir(a), a.runtime_threads)?)
 }
 
 /// The models directory the options name (default: where `simkyc models fetch` installs).
@@ -43,7 +49,7 @@ fn load(a: &EngineArgs, adapted: bool) -> Result<FaceEngine> {
         "repeat" => ChipBorder::Repeat,
         _ => ChipBorder::Auto,
     };
-    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, chip_border, ..Default::default() };
+    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, chip_border, runtime: runtime(a)?, ..Default::default() };
     let selection = Defaults { detector: a.detector.clone().unwrap_or_else(|| m.defaults.detector.clone()), landmarks: m.defaults.landmarks.clone(), embedder: name };
     Ok(FaceEngine::load_selection(&dir, &m, &selection, opts)?)
 }

@@ -53,6 +53,13 @@ pub struct EngineArgs {
     /// Longest image side used for detection (larger images are scaled down for detection only).
     #[arg(long, default_value_t = simkyc_face::EngineOptions::default().detect_max_side)]
     pub detect_max_side: u32,
+    /// Inference runtime: `auto` (onnxruntime where `simkyc models fetch` installed it, tract
+    /// otherwise), `tract` or `onnxruntime`.
+    #[arg(long, env = "SIMKYC_RUNTIME", default_value = "auto", value_parser = ["auto", "tract", "onnxruntime"])]
+    pub runtime: String,
+    /// Intra-op threads per model run on onnxruntime.
+    #[arg(long, env = "SIMKYC_RUNTIME_THREADS", default_value_t = 1)]
+    pub runtime_threads: usize,
 }
 
 #[derive(Subcommand)]

@@ -36,3 +36,22 @@ pub fn models_dir() -> Option<PathBuf> {
     eprintln!("SKIPPED: models not installed in {} (run `simkyc models fetch`)", d.display());
     None
 }
+
+/// The inference runtimes to test: tract always, onnxruntime when `simkyc models fetch`
+/// installed its library (required under SIMKYC_REQUIRE_MODELS=1 on a platform with a pinned
+/// wheel, so CI exercises both).
+pub fn runtimes(models: &std::path::Path) -> Vec<simkyc_face::runtime::Runtime> {
+    use simkyc_face::runtime::{Runtime, RuntimeChoice};
+    let mut v = vec![Runtime::Tract];
+    match Runtime::for_models_dir(RuntimeChoice::Auto, models, 1).expect("onnxruntime library") {
+        Runtime::Tract => {
+            let pinned = simkyc_models::onnxruntime::pin_for_this_platform().is_some();
+            if pinned && std::env::var("SIMKYC_REQUIRE_MODELS").as_deref() == Ok("1") {
+                panic!("onnxruntime is not installed in {} and SIMKYC_REQUIRE_MODELS=1; run `simkyc models fetch`", models.display());
+            }
+            eprintln!("SKIPPED on onnxruntime: its library is not installed (run `simkyc models fetch`); tract only");
+        }
+        ort => v.push(ort),
+    }
+    v
+}

@@ -44,7 +44,9 @@ fn face() -> Option<Arc<FaceStack>> {
             return None;
         }
         let c = Config::default();
-        Some(Arc::new(FaceStack::load(&dir, None, c.max_image_bytes, c.max_image_side, 2).expect("loading the face stack")))
+        // The service's default: onnxruntime where `models fetch` installed it, tract otherwise.
+        let runtime = simkyc_face::runtime::Runtime::for_models_dir(c.runtime, &dir, c.runtime_threads).expect("inference runtime");
+        Some(Arc::new(FaceStack::load(&dir, None, c.max_image_bytes, c.max_image_side, 2, &runtime).expect("loading the face stack")))
     })
     .clone()
 }

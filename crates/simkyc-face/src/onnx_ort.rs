@@ -1,0 +1,78 @@
+//! The onnxruntime backend: the same ONNX graphs on Microsoft's runtime, loaded at run time from
+//! the shared library `simkyc models fetch` installs (see `runtime`). A session runs one request
+//! at a time (`ort` needs `&mut` to run), so each model keeps a small pool: a request takes a
+//! session, or builds one when all are busy, and puts it back afterwards. The pool therefore
+//! grows to the number of requests that ran at once, which the server bounds.
+
+use std::sync::Mutex;
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use crate::runtime::OrtRuntime;
+use crate::onnx::Output;
+use crate::FaceError;
+
+/// An ONNX graph on onnxruntime with one f32 input.
+pub struct OrtModel {
+    name: String,
+    bytes: Vec<u8>,
+    runtime: OrtRuntime,
+    idle: Mutex<Vec<Session>>,
+}
+
+fn ort_err(name: &str, e: impl std::fmt::Display) -> FaceError {
+    FaceError::Model(format!("{name} (onnxruntime): {e}"))
+}
+
+impl OrtModel {
+    /// Builds the first session from the model's bytes (which are kept for further sessions).
+    pub fn from_bytes(name: &str, bytes: Vec<u8>, runtime: &OrtRuntime) -> Result<OrtModel, FaceError> {
+        let m = OrtModel { name: name.to_string(), bytes, runtime: runtime.clone(), idle: Mutex::new(Vec::new()) };
+        let first = m.new_session()?;
+        m.idle.lock().map_err(|_| ort_err(name, "session pool poisoned"))?.push(first);
+        Ok(m)
+    }
+
+    fn new_session(&self) -> Result<Session, FaceError> {
+        let e = |e: ort::Error<_>| ort_err(&self.name, e);
+        Session::builder(self.runtime.environment())
+            .map_err(|e| ort_err(&self.name, e))?
+            .with_optimization_level(GraphOptimizationLevel::All)
+            .map_err(e)?
+            .with_intra_threads(self.runtime.threads())
+            .map_err(e)?
+            .with_inter_threads(1)
+            .map_err(e)?
+            .with_intra_op_spinning(false)
+            .map_err(e)?
+            .commit_from_memory(&self.bytes)
+            .map_err(|e| ort_err(&self.name, e))
+    }
+
+    /// Runs the model and returns every output as (shape, values), in the graph's output order.
+    pub fn run_all(&self, shape: &[usize], data: Vec<f32>) -> Result<Vec<Output>, FaceError> {
+        let taken = self.idle.lock().map_err(|_| ort_err(&self.name, "session pool poisoned"))?.pop();
+        let mut session = match taken {
+            Some(s) => s,
+            None => self.new_session()?,
+        };
+        let result = Self::run_on(&self.name, &mut session, shape, &data);
+        self.idle.lock().map_err(|_| ort_err(&self.name, "session pool poisoned"))?.push(session);
+        result
+    }
+
+    fn run_on(name: &str, session: &mut Session, shape: &[usize], data: &[f32]) -> Result<Vec<Output>, FaceError> {
+        let input = TensorRef::from_array_view((shape.to_vec(), data)).map_err(|e| ort_err(name, e))?;
+        let outputs = session.run(ort::inputs![input]).map_err(|e| ort_err(name, e))?;
+        outputs
+            .iter()
+            .map(|(_, v)| {
+                let (s, values) = v.try_extract_tensor::<f32>().map_err(|e| ort_err(name, e))?;
+                let dims = s.iter().map(|d| usize::try_from(*d).map_err(|_| ort_err(name, format!("output dimension {d}")))).collect::<Result<Vec<_>, _>>()?;
+                Ok((dims, values.to_vec()))
+            })
+            .collect()
+    }
+}
