@@ -5,7 +5,9 @@
 # prints an admin key and a clerk key for trying the API; Ctrl-C stops it gracefully.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p simkyc
+# The same build as scripts/test.sh and the benchmarks (one feature set, one target directory),
+# so switching between them rebuilds nothing.
+cargo build --release --workspace --all-targets
 ./target/release/simkyc models fetch
 BIN=./target/release/simkyc
 DATA_DIR=${SIMKYC_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/simkyc/data}

@@ -5,7 +5,7 @@ simkyc never runs dlib; this script is the reference our Rust loaders must match
 numbers only (boxes, landmarks, descriptors), never image bytes, to tests/golden/dlib.json.
 
     python3 -m venv /tmp/refvenv && /tmp/refvenv/bin/pip install dlib-bin==20.0.1.post1 numpy pillow
-    cargo build --release -p simkyc-face --example decode_png
+    cargo build --release --workspace --all-targets
     /tmp/refvenv/bin/python tools/reference/dlib_golden.py --models DIR_WITH_DAT_FILES --data ../shared/data
 
 dlib sees exactly the pixels simkyc's decoder produces (JPEG decoders differ by a few levels, which

@@ -6,7 +6,7 @@ simkyc never runs OpenCV; this script is the reference our Rust pipeline must ma
 numbers only (boxes, landmarks, embeddings), never image bytes, to tests/golden/opencv.json.
 
     python3 -m venv /tmp/cvvenv && /tmp/cvvenv/bin/pip install opencv-python-headless==5.0.0.93 numpy
-    cargo build --release -p simkyc-face --example decode_png
+    cargo build --release --workspace --all-targets
     /tmp/cvvenv/bin/python tools/reference/opencv_golden.py --models ~/.local/share/simkyc/models --data ../shared/data
 
 OpenCV sees exactly the pixels simkyc's decoder produces: each image is decoded by

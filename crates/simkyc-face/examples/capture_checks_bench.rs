@@ -1,7 +1,8 @@
 //! Cost of the capture checks per frame on one core: quality measures and passive liveness on
 //! top of the face analysis, median of several passes over real 640×480 webcam-like frames; and
 //! the face location alone (no embedding), which is what framing feedback (`/v1/quality`) needs.
-//!   cargo run --release -p simkyc-face --example capture_checks_bench -- FRAME.png...
+//! On the runtime `SIMKYC_RUNTIME` names (auto, tract or onnxruntime; default auto).
+//!   target/release/examples/capture_checks_bench FRAME.png...
 
 use std::time::Instant;
 
@@ -17,7 +18,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = simkyc_models::cache::default_models_dir();
     let manifest = simkyc_models::manifest::Manifest::load(&dir)?;
-    let engine = FaceEngine::load(&dir, EngineOptions::default())?;
+    let choice: simkyc_face::runtime::RuntimeChoice = std::env::var("SIMKYC_RUNTIME").unwrap_or_else(|_| "auto".into()).parse()?;
+    let runtime = simkyc_face::runtime::Runtime::for_models_dir(choice, &dir, 1)?;
+    println!("runtime: {}", runtime.describe());
+    let engine = FaceEngine::load(&dir, EngineOptions { runtime, ..Default::default() })?;
     let liveness = PassiveLiveness::load(&dir, &manifest, &engine.options.runtime)?.ok_or("liveness models not installed")?;
     let frames: Vec<_> = std::env::args().skip(1).map(|p| image::open(p).map(|i| i.to_rgb8())).collect::<Result<_, _>>()?;
     let (mut analyse, mut quality, mut live, mut locate) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());

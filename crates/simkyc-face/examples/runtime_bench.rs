@@ -1,7 +1,9 @@
 //! Benchmark helper: times every default ONNX model on tract and on onnxruntime (when its
 //! library is installed) at the shapes the pipeline feeds them, one thread, in one run; the
 //! embedder also at batch 2 (a chip and its mirror). Used by tools/bench/runtimes.sh.
-//! Usage: runtime_bench RUNS
+//! Inputs are made from a real photo (IMAGE, resized to each model's input): network times
+//! depend on the data (synthetic input ran SFace 20 % faster than a face).
+//! Usage: runtime_bench RUNS IMAGE
 
 use std::time::Instant;
 
@@ -24,6 +26,7 @@ fn median_ms(runs: usize, mut f: impl FnMut() -> Result<(), simkyc_face::FaceErr
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runs: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(20).max(1);
+    let photo = image::open(std::env::args().nth(2).ok_or("usage: runtime_bench RUNS IMAGE")?)?.to_rgb8();
     let dir = simkyc_models::cache::default_models_dir();
     let m = Manifest::load(&dir)?;
     let mut runtimes = vec![Runtime::Tract];
@@ -50,8 +53,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{name}: not installed");
             continue;
         };
-        let n: usize = shape.iter().product();
-        let input: Vec<f32> = (0..n).map(|i| ((i * 7919) % 255) as f32).collect();
+        let spec = e.input.clone().ok_or("model without an input spec")?;
+        let (w, h) = if shape[1] == 3 { (shape[3], shape[2]) } else { (shape[2], shape[1]) };
+        let one = simkyc_face::image_ops::to_tensor(&simkyc_face::image_ops::resize_bilinear(&photo, w as u32, h as u32), &spec);
+        let input: Vec<f32> = one.iter().copied().cycle().take(one.len() * shape[0]).collect();
         let mut medians = Vec::new();
         for rt in &runtimes {
             let model = OnnxModel::load(name, &dir.join(&e.file), &e.sha256, free, rt)?;

@@ -67,15 +67,66 @@ impl Embedder {
 
     /// Unit-length embedding of a chip; with `flip`, of the chip and its mirror averaged.
     pub fn embed(&self, chip: &RgbImage, flip: bool) -> Result<Vec<f32>, FaceError> {
-        let mut e = self.raw(chip)?;
-        l2_normalize(&mut e);
-        if flip {
-            let mut m = self.raw(&image::imageops::flip_horizontal(chip))?;
-            l2_normalize(&mut m);
-            e.iter_mut().zip(&m).for_each(|(a, b)| *a += b);
-            l2_normalize(&mut e);
+        self.embed_many(&[chip], flip, 1)?.pop().ok_or_else(|| FaceError::Model("embedder returned nothing".into()))
+    }
+
+    /// Raw network outputs for several chips, run `max_batch` at a time (1: one by one).
+    pub fn raw_many(&self, chips: &[&RgbImage], max_batch: usize) -> Result<Vec<Vec<f32>>, FaceError> {
+        let (w, h) = self.chip_size();
+        let mut out = Vec::with_capacity(chips.len());
+        for group in chips.chunks(max_batch.max(1)) {
+            if group.len() == 1 {
+                out.push(self.raw(group[0])?);
+                continue;
+            }
+            let mut data = Vec::with_capacity(group.len() * 3 * (w * h) as usize);
+            for chip in group {
+                if chip.dimensions() != (w, h) {
+                    return Err(FaceError::Model(format!("chip is {:?}, embedder wants {w}x{h}", chip.dimensions())));
+                }
+                data.extend(to_tensor(chip, &self.input));
+            }
+            let mut shape = crate::image_ops::tensor_shape(&self.input, w as usize, h as usize);
+            shape[0] = group.len();
+            let (_, values) = self.model.run(&shape, data)?;
+            if values.len() != group.len() * self.dim {
+                return Err(FaceError::Model(format!("embedder produced {} values for {} chips, manifest says {} each", values.len(), group.len(), self.dim)));
+            }
+            out.extend(values.chunks_exact(self.dim).map(<[f32]>::to_vec));
         }
-        Ok(e)
+        Ok(out)
+    }
+
+    /// Unit-length embeddings of several chips; with `flip`, each averaged with its mirror's.
+    /// Chips and mirrors go through the network `max_batch` at a time: on a CPU one at a time is
+    /// as fast or faster (tools/bench/runtimes.sh), on a GPU larger batches pay.
+    pub fn embed_many(&self, chips: &[&RgbImage], flip: bool, max_batch: usize) -> Result<Vec<Vec<f32>>, FaceError> {
+        let mirrors: Vec<RgbImage> = if flip { chips.iter().map(|c| image::imageops::flip_horizontal(*c)).collect() } else { Vec::new() };
+        // Each chip followed by its mirror, so a batch of 2 is a chip and its mirror.
+        let mut inputs: Vec<&RgbImage> = Vec::with_capacity(chips.len() * 2);
+        for (i, c) in chips.iter().enumerate() {
+            inputs.push(c);
+            if let Some(m) = mirrors.get(i) {
+                inputs.push(m);
+            }
+        }
+        let mut raw = self.raw_many(&inputs, max_batch)?;
+        raw.iter_mut().for_each(|e| l2_normalize(e));
+        let per = if flip { 2 } else { 1 };
+        Ok(raw
+            .chunks_mut(per)
+            .map(|pair| {
+                let (first, rest) = pair.split_at_mut(1);
+                let e = &mut first[0];
+                for m in rest.iter() {
+                    e.iter_mut().zip(m).for_each(|(a, b)| *a += b);
+                }
+                if per > 1 {
+                    l2_normalize(e);
+                }
+                std::mem::take(e)
+            })
+            .collect())
     }
 }
 

@@ -42,11 +42,14 @@ pub struct EngineOptions {
     pub adaptation: Option<std::sync::Arc<crate::adapt::Adaptation>>,
     /// The inference runtime the models are loaded on.
     pub runtime: Runtime,
+    /// Most chips (a chip and its mirror count as two) the embedder runs at once. 1 on a CPU,
+    /// where batching gains nothing (tools/bench/runtimes.sh); larger on a GPU.
+    pub embed_batch: usize,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, yunet_threshold: YUNET_THRESHOLD, flip: true, chip_border: ChipBorder::Auto, limits: DecodeLimits::default(), adaptation: None, runtime: Runtime::Tract }
+        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, yunet_threshold: YUNET_THRESHOLD, flip: true, chip_border: ChipBorder::Auto, limits: DecodeLimits::default(), adaptation: None, runtime: Runtime::Tract, embed_batch: 1 }
     }
 }
 
@@ -333,20 +336,62 @@ impl FaceEngine {
     /// them, its five ArcFace-order points, which an ArcFace-template embedder then uses.
     pub fn embed_face(&self, img: &RgbImage, landmarks: &[[f64; 2]], points: Option<&[[f64; 2]; 5]>, timings: &mut Timings) -> Result<Vec<f32>, FaceError> {
         let t = Instant::now();
+        let chip = self.chip(img, landmarks, points)?;
+        timings.align_ms += ms(t);
+        let t = Instant::now();
+        let e = self.embed_chips(&[&chip])?.pop().ok_or_else(|| FaceError::Model("embedder returned nothing".into()))?;
+        timings.embed_ms += ms(t);
+        Ok(e)
+    }
+
+    /// The aligned chip of a face, as the embedder wants it.
+    fn chip(&self, img: &RgbImage, landmarks: &[[f64; 2]], points: Option<&[[f64; 2]; 5]>) -> Result<RgbImage, FaceError> {
         let (cw, ch) = self.embedder.chip_size();
         let tf = match (self.embedder.template, points) {
             (Template::Arcface, Some(p)) => arcface_chip_to_image(p, cw)?,
             (template, _) => template.chip_to_image(landmarks, cw)?,
         };
-        let chip = extract_chip_with(img, &tf, cw, ch, self.chip_border());
-        timings.align_ms += ms(t);
-        let t = Instant::now();
-        let mut e = self.embedder.embed(&chip, self.options.flip)?;
+        Ok(extract_chip_with(img, &tf, cw, ch, self.chip_border()))
+    }
+
+    /// Final embeddings of aligned chips: flip averaging and adaptation as configured, the
+    /// network run `embed_batch` chips at a time.
+    fn embed_chips(&self, chips: &[&RgbImage]) -> Result<Vec<Vec<f32>>, FaceError> {
+        let mut out = self.embedder.embed_many(chips, self.options.flip, self.options.embed_batch)?;
         if let Some(a) = &self.options.adaptation {
-            e = a.apply(&e)?;
+            for e in out.iter_mut() {
+                *e = a.apply(e)?;
+            }
         }
-        timings.embed_ms += ms(t);
-        Ok(e)
+        Ok(out)
+    }
+
+    /// Runs the whole pipeline on several images of one capture, the subjects' chips embedded
+    /// together (`embed_batch` at a time): the same results as `analyze` on each, one network
+    /// run per batch instead of per face. Each analysis's `embed_ms` is its share of the total.
+    pub fn analyze_many(&self, imgs: &[RgbImage]) -> Result<Vec<FaceAnalysis>, FaceError> {
+        let mut all: Vec<FaceAnalysis> = imgs.iter().map(|img| self.analyze_with(img, false)).collect::<Result<_, _>>()?;
+        let mut chips = Vec::new();
+        let mut owners = Vec::new();
+        for (i, (a, img)) in all.iter_mut().zip(imgs).enumerate() {
+            if let Some(s) = &a.subject {
+                let t = Instant::now();
+                chips.push(self.chip(img, &s.landmarks, s.points.as_ref())?);
+                a.timings.align_ms += ms(t);
+                owners.push(i);
+            }
+        }
+        let t = Instant::now();
+        let refs: Vec<&RgbImage> = chips.iter().collect();
+        let embeddings = self.embed_chips(&refs)?;
+        let share = ms(t) / owners.len().max(1) as f64;
+        for (i, e) in owners.into_iter().zip(embeddings) {
+            if let Some(s) = all[i].subject.as_mut() {
+                s.embedding = e;
+            }
+            all[i].timings.embed_ms += share;
+        }
+        Ok(all)
     }
 
     /// Runs the whole pipeline on a decoded image.

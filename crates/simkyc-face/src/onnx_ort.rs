@@ -2,11 +2,13 @@
 //! the shared library `simkyc models fetch` installs (see `runtime`). A session runs one request
 //! at a time (`ort` needs `&mut` to run), so each model keeps a small pool: a request takes a
 //! session, or builds one when all are busy, and puts it back afterwards. The pool therefore
-//! grows to the number of requests that ran at once, which the server bounds.
+//! grows to the number of requests that ran at once, which the server bounds. The sessions of a
+//! model share one container of pre-packed weights, so a second session does not pack (and
+//! hold) its own copy.
 
 use std::sync::Mutex;
 
-use ort::session::builder::GraphOptimizationLevel;
+use ort::session::builder::{GraphOptimizationLevel, PrepackedWeights};
 use ort::session::Session;
 use ort::value::TensorRef;
 
@@ -19,6 +21,7 @@ pub struct OrtModel {
     name: String,
     bytes: Vec<u8>,
     runtime: OrtRuntime,
+    prepacked: PrepackedWeights,
     idle: Mutex<Vec<Session>>,
 }
 
@@ -29,7 +32,7 @@ fn ort_err(name: &str, e: impl std::fmt::Display) -> FaceError {
 impl OrtModel {
     /// Builds the first session from the model's bytes (which are kept for further sessions).
     pub fn from_bytes(name: &str, bytes: Vec<u8>, runtime: &OrtRuntime) -> Result<OrtModel, FaceError> {
-        let m = OrtModel { name: name.to_string(), bytes, runtime: runtime.clone(), idle: Mutex::new(Vec::new()) };
+        let m = OrtModel { name: name.to_string(), bytes, runtime: runtime.clone(), prepacked: PrepackedWeights::new(), idle: Mutex::new(Vec::new()) };
         let first = m.new_session()?;
         m.idle.lock().map_err(|_| ort_err(name, "session pool poisoned"))?.push(first);
         Ok(m)
@@ -46,6 +49,8 @@ impl OrtModel {
             .with_inter_threads(1)
             .map_err(e)?
             .with_intra_op_spinning(false)
+            .map_err(e)?
+            .with_prepacked_weights(&self.prepacked)
             .map_err(e)?
             .commit_from_memory(&self.bytes)
             .map_err(|e| ort_err(&self.name, e))

@@ -91,7 +91,9 @@ fn load_library(library: &Path) -> Result<(ort::environment::Environment, String
     let env = ort::init_from(library).map_err(|e| err(&e))?.with_name("simkyc").with_telemetry(false).build().map_err(|e| err(&e))?;
     // Its warnings (e.g. about a graph's layout) go to stderr unasked; errors come back as results.
     env.set_log_level(ort::logging::LogLevel::Error);
-    let version = ort::info().split(',').find_map(|p| p.trim().strip_prefix("git-branch=rel-")).unwrap_or("unknown").to_string();
+    // The release is in the library's file name (libonnxruntime.so.1.32.0), as installed.
+    let file = library.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let version = file.split_once(".so.").map(|(_, v)| v.to_string()).unwrap_or_else(|| "(version not in the file name)".into());
     let _ = LOADED.set((library.to_path_buf(), env.clone(), version.clone()));
     Ok((env, version))
 }

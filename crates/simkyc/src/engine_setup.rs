@@ -49,7 +49,7 @@ fn load(a: &EngineArgs, adapted: bool) -> Result<FaceEngine> {
         "repeat" => ChipBorder::Repeat,
         _ => ChipBorder::Auto,
     };
-    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, chip_border, runtime: runtime(a)?, ..Default::default() };
+    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, chip_border, runtime: runtime(a)?, embed_batch: a.embed_batch.max(1), ..Default::default() };
     let selection = Defaults { detector: a.detector.clone().unwrap_or_else(|| m.defaults.detector.clone()), landmarks: m.defaults.landmarks.clone(), embedder: name };
     Ok(FaceEngine::load_selection(&dir, &m, &selection, opts)?)
 }

@@ -60,6 +60,10 @@ pub struct EngineArgs {
     /// Intra-op threads per model run on onnxruntime.
     #[arg(long, env = "SIMKYC_RUNTIME_THREADS", default_value_t = 1)]
     pub runtime_threads: usize,
+    /// Most chips the embedder runs at once (a chip and its mirror count as two; the live
+    /// photos of one comparison are embedded together).
+    #[arg(long, default_value_t = 1)]
+    pub embed_batch: usize,
 }
 
 #[derive(Subcommand)]

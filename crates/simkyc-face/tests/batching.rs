@@ -1,0 +1,46 @@
+//! Batched embedding gives what one-by-one embedding gives: a chip and its mirror as one batch
+//! of 2, and a capture's photos analysed together, on every installed runtime.
+
+mod common;
+
+use simkyc_face::decode::{decode_rgb, DecodeLimits};
+use simkyc_face::{EngineOptions, FaceEngine};
+
+fn photos(data: &std::path::Path) -> Vec<image::RgbImage> {
+    let dir = data.join("asian-wild/images");
+    let mut people: Vec<_> = std::fs::read_dir(&dir).expect("asian-wild").filter_map(|e| e.ok().map(|e| e.path())).collect();
+    people.sort();
+    let mut v = Vec::new();
+    for p in people.iter().take(5) {
+        let mut files: Vec<_> = std::fs::read_dir(p).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for f in files.iter().take(1) {
+            v.push(decode_rgb(&std::fs::read(f).expect("read"), &DecodeLimits::default()).expect("decode"));
+        }
+    }
+    v
+}
+
+#[test]
+fn batches_of_any_size_give_the_one_by_one_embeddings() {
+    let (Some(data), Some(models)) = (common::data_dir(), common::models_dir()) else { return };
+    let imgs = photos(&data);
+    assert!(imgs.len() >= 4, "too few photos");
+    for runtime in common::runtimes(&models) {
+        let load = |batch: usize| FaceEngine::load(&models, EngineOptions { runtime: runtime.clone(), embed_batch: batch, ..Default::default() }).expect("engine");
+        let single = load(1);
+        let want: Vec<Vec<f32>> = imgs.iter().map(|i| single.analyze(i).expect("analyze").subject.expect("a face").embedding).collect();
+        for batch in [2, 8] {
+            let e = load(batch);
+            // Frame and mirror as one batch of 2 (or more).
+            let one: Vec<Vec<f32>> = imgs.iter().map(|i| e.analyze(i).expect("analyze").subject.expect("a face").embedding).collect();
+            // The whole capture together.
+            let many: Vec<Vec<f32>> = e.analyze_many(&imgs).expect("analyze_many").into_iter().map(|a| a.subject.expect("a face").embedding).collect();
+            for (got, w) in one.iter().chain(&many).zip(want.iter().chain(&want)) {
+                let d = got.iter().zip(w).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                assert!(d <= 1e-5, "{}: batch {batch} differs from one by one by {d}", runtime.name());
+            }
+        }
+        assert_eq!(single.analyze_many(&imgs).expect("analyze_many").len(), imgs.len());
+    }
+}
