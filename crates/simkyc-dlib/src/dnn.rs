@@ -300,7 +300,10 @@ fn read_layer(r: &mut Reader, kind: &LayerKind) -> Result<Op, DlibError> {
             let in_ch = fshape[1];
             let nw = nf * in_ch * kh * kw;
             if params.data.len() != nw + nf || fshape != [nf, in_ch, kh, kw] {
-                return Err(DlibError::Format { offset: at, what: format!("con_ parameter size {} does not fit {fshape:?}", params.data.len()) });
+                return Err(DlibError::Format {
+                    offset: at,
+                    what: format!("con_ parameter size {} does not fit {fshape:?}", params.data.len()),
+                });
             }
             let (w, b) = params.data.split_at(nw);
             Ok(Op::Conv { weights: w.to_vec(), bias: b.to_vec(), out_ch: nf, in_ch, kernel: [kh, kw], stride: [sy, sx], pad: [py, px] })
@@ -390,7 +393,9 @@ impl Net {
         for op in self.ops.iter().rev() {
             let (s, pad, k) = match op {
                 Op::Conv { stride, pad, kernel, .. } => (stride[1], pad[1], kernel[1]),
-                Op::MaxPool { stride, pad, kernel } | Op::AvgPool { stride, pad, kernel } if kernel[1] > 0 => (stride[1], pad[1], kernel[1]),
+                Op::MaxPool { stride, pad, kernel } | Op::AvgPool { stride, pad, kernel } if kernel[1] > 0 => {
+                    (stride[1], pad[1], kernel[1])
+                }
                 _ => continue,
             };
             // p_in = (stride*p + offset) * s - pad + k/2

@@ -8,9 +8,8 @@ use std::collections::HashMap;
 
 use prost::Message;
 use tract_onnx::pb::{
-    self, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension::Value as DimValue,
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto,
-    TypeProto, ValueInfoProto,
+    self, attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension::Value as DimValue, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
 use crate::dnn::{Net, Op};
@@ -60,10 +59,7 @@ fn value_info(name: &str, dims: Option<Vec<DimValue>>) -> ValueInfoProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
                 elem_type: DataType::Float as i32,
                 shape: dims.map(|dims| TensorShapeProto {
-                    dim: dims
-                        .into_iter()
-                        .map(|v| pb::tensor_shape_proto::Dimension { value: Some(v), ..Default::default() })
-                        .collect(),
+                    dim: dims.into_iter().map(|v| pb::tensor_shape_proto::Dimension { value: Some(v), ..Default::default() }).collect(),
                 }),
             })),
             ..Default::default()
@@ -150,9 +146,8 @@ pub fn to_onnx(net: &Net, dims: InputDims, graph_name: &str) -> Result<ModelProt
                         attr_ints("pads", &[pad[0], pad[1], pad[0], pad[1]]),
                     ],
                 );
-                shape = shape.map(|[_, h, w]| {
-                    [*out_ch, pool_out(h, kernel[0], stride[0], pad[0]), pool_out(w, kernel[1], stride[1], pad[1])]
-                });
+                shape =
+                    shape.map(|[_, h, w]| [*out_ch, pool_out(h, kernel[0], stride[0], pad[0]), pool_out(w, kernel[1], stride[1], pad[1])]);
             }
             Op::Affine { gamma, beta } => {
                 let c = gamma.len();
@@ -212,10 +207,7 @@ pub fn to_onnx(net: &Net, dims: InputDims, graph_name: &str) -> Result<ModelProt
                     if s == out {
                         return name;
                     }
-                    let pads = b.init_i64(
-                        "pads",
-                        &[0, 0, 0, 0, 0, (out[0] - s[0]) as i64, (out[1] - s[1]) as i64, (out[2] - s[2]) as i64],
-                    );
+                    let pads = b.init_i64("pads", &[0, 0, 0, 0, 0, (out[0] - s[0]) as i64, (out[1] - s[1]) as i64, (out[2] - s[2]) as i64]);
                     b.node("Pad", vec![name, pads], vec![])
                 };
                 let x = pad_to(&mut b, cur, a);
@@ -234,8 +226,12 @@ pub fn to_onnx(net: &Net, dims: InputDims, graph_name: &str) -> Result<ModelProt
         return Err(DlibError::Graph("network ends on a tag or skip".into()));
     }
     let in_dims = match dims {
-        InputDims::Fixed { rows, cols } => vec![DimValue::DimValue(1), DimValue::DimValue(3), DimValue::DimValue(rows as i64), DimValue::DimValue(cols as i64)],
-        InputDims::Dynamic => vec![DimValue::DimValue(1), DimValue::DimValue(3), DimValue::DimParam("h".into()), DimValue::DimParam("w".into())],
+        InputDims::Fixed { rows, cols } => {
+            vec![DimValue::DimValue(1), DimValue::DimValue(3), DimValue::DimValue(rows as i64), DimValue::DimValue(cols as i64)]
+        }
+        InputDims::Dynamic => {
+            vec![DimValue::DimValue(1), DimValue::DimValue(3), DimValue::DimParam("h".into()), DimValue::DimParam("w".into())]
+        }
     };
     let graph = GraphProto {
         name: graph_name.into(),

@@ -200,10 +200,7 @@ impl ShapePredictor {
             let m = [[tf.m[0][0] as f32, tf.m[0][1] as f32], [tf.m[1][0] as f32, tf.m[1][1] as f32]];
             features.clear();
             for (a, d) in stage.anchor_idx.iter().zip(&stage.deltas) {
-                let p = [
-                    m[0][0] * d[0] + m[0][1] * d[1] + shape[2 * a],
-                    m[1][0] * d[0] + m[1][1] * d[1] + shape[2 * a + 1],
-                ];
+                let p = [m[0][0] * d[0] + m[0][1] * d[1] + shape[2 * a], m[1][0] * d[0] + m[1][1] * d[1] + shape[2 * a + 1]];
                 let q = to_img(p);
                 // dlib rounds to the nearest pixel and reads 0 outside the image.
                 let (x, y) = ((q[0] + 0.5).floor(), (q[1] + 0.5).floor());

@@ -69,7 +69,17 @@ fn yymmdd(s: &str, future_century: bool, today: Date) -> Option<Date> {
     let cur = today.year % 100;
     let century = today.year - cur;
     // Birth dates are never in the future; expiry dates are at most ~50 years ahead.
-    let year = if future_century { if yy < cur + 50 { century + yy } else { century - 100 + yy } } else if yy > cur { century - 100 + yy } else { century + yy };
+    let year = if future_century {
+        if yy < cur + 50 {
+            century + yy
+        } else {
+            century - 100 + yy
+        }
+    } else if yy > cur {
+        century - 100 + yy
+    } else {
+        century + yy
+    };
     Date::new(year, s[2..4].parse().ok()?, s[4..6].parse().ok()?)
 }
 
@@ -181,7 +191,13 @@ mod tests {
 
     #[test]
     fn every_check_digit_is_verified() {
-        let cases = [(0usize, 9usize, "document_number"), (0, 19, "birth_date"), (0, 27, "expiry_date"), (0, 42, "personal_number"), (0, 43, "composite")];
+        let cases = [
+            (0usize, 9usize, "document_number"),
+            (0, 19, "birth_date"),
+            (0, 27, "expiry_date"),
+            (0, 42, "personal_number"),
+            (0, 43, "composite"),
+        ];
         for (_, pos, field) in cases {
             let mut l: Vec<String> = TD3.lines().map(String::from).collect();
             let mut b = l[1].clone().into_bytes();

@@ -110,7 +110,9 @@ impl Thresholds {
         match path {
             Some(p) => Self::parse(&std::fs::read_to_string(p).map_err(|e| EvalError::Io(format!("{}: {e}", p.display())))?),
             None => Self::parse(builtin_for(embedder).ok_or_else(|| {
-                EvalError::Thresholds(format!("no built-in thresholds for embedder {embedder:?}; run `simkyc calibrate` and pass --thresholds"))
+                EvalError::Thresholds(format!(
+                    "no built-in thresholds for embedder {embedder:?}; run `simkyc calibrate` and pass --thresholds"
+                ))
             })?),
         }
     }

@@ -84,7 +84,8 @@ pub fn read_pairs(path: &Path) -> Result<PairFile, EvalError> {
 pub fn list_images(dir: &Path, only: Option<&[String]>) -> Result<Vec<ImageRef>, EvalError> {
     let mut out = Vec::new();
     let rd = std::fs::read_dir(dir).map_err(|e| EvalError::Io(format!("{}: {e}", dir.display())))?;
-    let mut names: Vec<String> = rd.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        rd.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     for name in names {
         if let Some(only) = only {

@@ -24,7 +24,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ys = yunet.detect_found(&img)?;
         for b in mmod.detect_native(&img)? {
             let b = b.face;
-            let Some(y) = ys.iter().filter_map(|y| y.points.map(|pt| (y.face, pt))).max_by(|a, c| a.0.iou(&b).total_cmp(&c.0.iou(&b))) else { continue };
+            let Some(y) = ys.iter().filter_map(|y| y.points.map(|pt| (y.face, pt))).max_by(|a, c| a.0.iou(&b).total_cmp(&c.0.iou(&b)))
+            else {
+                continue;
+            };
             let pt = y.1;
             let eyes = [(pt[0][0] + pt[1][0]) / 2.0, (pt[0][1] + pt[1][1]) / 2.0];
             let mouth = [(pt[3][0] + pt[4][0]) / 2.0, (pt[3][1] + pt[4][1]) / 2.0];
@@ -40,6 +43,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             iou.push(y.0.iou(&b));
         }
     }
-    println!("{} faces: size/em {:.4}, centre drop/em {:.4}, centre shift/em {:.4}, IoU of the mapped box (current constants) {:.3}", size.len(), median(size), median(drop), median(shift), median(iou));
+    println!(
+        "{} faces: size/em {:.4}, centre drop/em {:.4}, centre shift/em {:.4}, IoU of the mapped box (current constants) {:.3}",
+        size.len(),
+        median(size),
+        median(drop),
+        median(shift),
+        median(iou)
+    );
     Ok(())
 }

@@ -32,7 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (label, w, h) in [("ID chip 102x126", 102u32, 126u32), ("frame 640x480", 640, 480), ("frame 1920x1080", 1920, 1080)] {
         let inputs: Vec<image::RgbImage> = imgs.iter().map(|i| fit(i, w, h)).collect();
         for max_side in [240u32, 320, 480] {
-            let e = FaceEngine::load_selection(&dir, &manifest, &selection, EngineOptions { detect_max_side: max_side, ..Default::default() })?;
+            let e =
+                FaceEngine::load_selection(&dir, &manifest, &selection, EngineOptions { detect_max_side: max_side, ..Default::default() })?;
             let mut found = 0;
             let mut ms = Vec::new();
             for img in &inputs {

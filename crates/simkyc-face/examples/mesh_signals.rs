@@ -8,7 +8,12 @@ use simkyc_face::{EngineOptions, FaceEngine};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let draw = if args.first().map(String::as_str) == Some("--draw") { args.remove(0); Some(args.remove(0)) } else { None };
+    let draw = if args.first().map(String::as_str) == Some("--draw") {
+        args.remove(0);
+        Some(args.remove(0))
+    } else {
+        None
+    };
     let dir = simkyc_models::cache::default_models_dir();
     let manifest = simkyc_models::manifest::Manifest::load(&dir)?;
     let engine = FaceEngine::load(&dir, EngineOptions::default())?;

@@ -70,7 +70,15 @@ impl Adaptation {
         let scale = DMatrix::from_diagonal(&eig.eigenvalues.map(|l| (l + 1e-6).powf(-beta / 2.0)));
         let a = &eig.eigenvectors * scale * eig.eigenvectors.transpose();
         let matrix = (0..dim * dim).map(|i| a[(i / dim, i % dim)] as f32).collect();
-        Ok(Adaptation { embedder: embedder.into(), note: note.into(), raw_weight, beta, dim, mean: mean.iter().map(|&m| m as f32).collect(), matrix })
+        Ok(Adaptation {
+            embedder: embedder.into(),
+            note: note.into(),
+            raw_weight,
+            beta,
+            dim,
+            mean: mean.iter().map(|&m| m as f32).collect(),
+            matrix,
+        })
     }
 
     /// A short fingerprint, recorded with thresholds calibrated on adapted scores.
@@ -89,7 +97,8 @@ impl Adaptation {
             return Err(FaceError::Model(format!("adaptation expects {} values, got {}", self.dim, e.len())));
         }
         let centred: Vec<f32> = e.iter().zip(&self.mean).map(|(v, m)| v - m).collect();
-        let mut w: Vec<f32> = (0..self.dim).map(|i| self.matrix[i * self.dim..(i + 1) * self.dim].iter().zip(&centred).map(|(a, b)| a * b).sum()).collect();
+        let mut w: Vec<f32> =
+            (0..self.dim).map(|i| self.matrix[i * self.dim..(i + 1) * self.dim].iter().zip(&centred).map(|(a, b)| a * b).sum()).collect();
         l2_normalize(&mut w);
         let mut raw = e.to_vec();
         l2_normalize(&mut raw);

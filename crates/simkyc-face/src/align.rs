@@ -22,7 +22,8 @@ pub const ARCFACE_112: [[f64; 2]; 3] = [[38.2946, 51.6963], [73.5318, 51.5014], 
 
 /// The full five-point ArcFace template (eyes, nose tip, mouth corners in image order), as
 /// OpenCV's `FaceRecognizerSF::alignCrop` and InsightFace use it.
-pub const ARCFACE_112_5: [[f64; 2]; 5] = [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
+pub const ARCFACE_112_5: [[f64; 2]; 5] =
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]];
 
 /// The inverse of a similarity transform (the identity if it is degenerate).
 pub fn inverse(s: &Similarity) -> Similarity {
@@ -73,7 +74,10 @@ impl Template {
         let s = size as f64;
         match self {
             Template::Dlib5 { padding } => {
-                let chip: Vec<[f64; 2]> = DLIB_5PT.iter().map(|p| [(padding + p[0]) / (2.0 * padding + 1.0) * s, (padding + p[1]) / (2.0 * padding + 1.0) * s]).collect();
+                let chip: Vec<[f64; 2]> = DLIB_5PT
+                    .iter()
+                    .map(|p| [(padding + p[0]) / (2.0 * padding + 1.0) * s, (padding + p[1]) / (2.0 * padding + 1.0) * s])
+                    .collect();
                 Ok(Similarity::fit(&chip, landmarks))
             }
             Template::Arcface => {

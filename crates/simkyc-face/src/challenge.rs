@@ -65,7 +65,15 @@ pub struct DetectorLimits {
 
 impl Default for DetectorLimits {
     fn default() -> Self {
-        DetectorLimits { blink_ratio: 0.65, blink_max_ear: 0.2, turn_delta: 0.15, mouth_open: 0.3, mouth_delta: 0.2, nod_delta: 0.05, min_gap_frames: 2 }
+        DetectorLimits {
+            blink_ratio: 0.65,
+            blink_max_ear: 0.2,
+            turn_delta: 0.15,
+            mouth_open: 0.3,
+            mouth_delta: 0.2,
+            nod_delta: 0.05,
+            min_gap_frames: 2,
+        }
     }
 }
 
@@ -189,7 +197,10 @@ mod tests {
     fn missing_wrong_side_and_out_of_order_fail() {
         let l = DetectorLimits::default();
         let t = track(30, &[(Action::Blink, 5), (Action::TurnLeft, 12)]);
-        assert_eq!(verify(&t, &[Action::Blink, Action::TurnLeft, Action::OpenMouth], &l), Err(ChallengeFailure::Missing(Action::OpenMouth)));
+        assert_eq!(
+            verify(&t, &[Action::Blink, Action::TurnLeft, Action::OpenMouth], &l),
+            Err(ChallengeFailure::Missing(Action::OpenMouth))
+        );
         assert_eq!(verify(&t, &[Action::TurnLeft, Action::Blink], &l), Err(ChallengeFailure::OutOfOrder));
         assert_eq!(verify(&t, &[Action::TurnRight], &l), Err(ChallengeFailure::Missing(Action::TurnRight)));
         // One diagonal movement (turn and nod together) is not two steps.
@@ -203,7 +214,14 @@ mod tests {
     #[test]
     fn small_jitter_is_not_an_action() {
         let l = DetectorLimits::default();
-        let t: Vec<_> = (0..30).map(|i| MeshSignals { ear: 0.28 + 0.02 * ((i % 3) as f32 - 1.0), mouth: 0.05, yaw: 0.03 * ((i % 5) as f32 - 2.0) / 2.0, pitch: 0.5 }).collect();
+        let t: Vec<_> = (0..30)
+            .map(|i| MeshSignals {
+                ear: 0.28 + 0.02 * ((i % 3) as f32 - 1.0),
+                mouth: 0.05,
+                yaw: 0.03 * ((i % 5) as f32 - 2.0) / 2.0,
+                pitch: 0.5,
+            })
+            .collect();
         assert!(first_seen(&t, &l).iter().all(|(_, f)| f.is_none()), "{:?}", first_seen(&t, &l));
     }
 

@@ -58,7 +58,8 @@ fn spectral(img: &RgbImage) -> (f32, f32) {
         })
         .collect();
     let mean = luma.iter().sum::<f32>() / luma.len() as f32;
-    let mut data: Vec<Complex32> = luma.iter_mut().enumerate().map(|(k, v)| Complex32::new((*v - mean) * hann[k % side] * hann[k / side], 0.0)).collect();
+    let mut data: Vec<Complex32> =
+        luma.iter_mut().enumerate().map(|(k, v)| Complex32::new((*v - mean) * hann[k % side] * hann[k / side], 0.0)).collect();
     let fft = FftPlanner::<f32>::new().plan_fft_forward(side);
     for row in data.chunks_mut(side) {
         fft.process(row);
@@ -111,7 +112,11 @@ mod tests {
         RgbImage::from_fn(128, 128, |x, y| {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let noise = (seed >> 24) as f32 / 255.0 * 20.0;
-            let pattern = if grid { 25.0 * ((x as f32 * 2.0 * std::f32::consts::PI * 0.3).sin() * (y as f32 * 2.0 * std::f32::consts::PI * 0.27).sin()) } else { 0.0 };
+            let pattern = if grid {
+                25.0 * ((x as f32 * 2.0 * std::f32::consts::PI * 0.3).sin() * (y as f32 * 2.0 * std::f32::consts::PI * 0.27).sin())
+            } else {
+                0.0
+            };
             let v = (100.0 + x as f32 * 0.4 + noise + pattern).clamp(0.0, 255.0) as u8;
             image::Rgb([v, v.saturating_sub(20), v.saturating_sub(40)])
         })

@@ -33,9 +33,7 @@ pub fn decode_rgb(bytes: &[u8], limits: &DecodeLimits) -> Result<RgbImage, FaceE
     if bytes.len() > limits.max_bytes {
         return Err(FaceError::TooLarge(format!("{} bytes (limit {})", bytes.len(), limits.max_bytes)));
     }
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| FaceError::Decode(e.to_string()))?;
+    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| FaceError::Decode(e.to_string()))?;
     let format = reader.format().ok_or_else(|| FaceError::Decode("not a JPEG, PNG, WebP or BMP image".into()))?;
     if !matches!(format, image::ImageFormat::Jpeg | image::ImageFormat::Png | image::ImageFormat::WebP | image::ImageFormat::Bmp) {
         return Err(FaceError::Decode(format!("unsupported image format {format:?}")));

@@ -205,7 +205,12 @@ impl MmodDetector {
         for i in 1..tiles.len() {
             let (s, d) = (tiles[i - 1], tiles[i]);
             for k in 0..3 {
-                resize_plane_dlib(&mut input[k * plane..(k + 1) * plane], cw, (s.x as usize, s.y as usize, s.w as usize, s.h as usize), (d.x as usize, d.y as usize, d.w as usize, d.h as usize));
+                resize_plane_dlib(
+                    &mut input[k * plane..(k + 1) * plane],
+                    cw,
+                    (s.x as usize, s.y as usize, s.w as usize, s.h as usize),
+                    (d.x as usize, d.y as usize, d.w as usize, d.h as usize),
+                );
             }
         }
         let (shape, scores) = self.model.run(&[1, 3, ch, cw], input)?;
@@ -240,7 +245,9 @@ impl MmodDetector {
         dets.sort_by(|a, b| b.score.total_cmp(&a.score));
         let mut kept: Vec<FaceBox> = Vec::new();
         for d in dets {
-            let overlaps = kept.iter().any(|k| k.iou(&d) > self.cfg.nms_iou || d.covered_by(k) > self.cfg.nms_cover || k.covered_by(&d) > self.cfg.nms_cover);
+            let overlaps = kept
+                .iter()
+                .any(|k| k.iou(&d) > self.cfg.nms_iou || d.covered_by(k) > self.cfg.nms_cover || k.covered_by(&d) > self.cfg.nms_cover);
             if !overlaps {
                 kept.push(d);
             }

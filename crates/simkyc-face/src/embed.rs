@@ -90,7 +90,12 @@ impl Embedder {
             shape[0] = group.len();
             let (_, values) = self.model.run(&shape, data)?;
             if values.len() != group.len() * self.dim {
-                return Err(FaceError::Model(format!("embedder produced {} values for {} chips, manifest says {} each", values.len(), group.len(), self.dim)));
+                return Err(FaceError::Model(format!(
+                    "embedder produced {} values for {} chips, manifest says {} each",
+                    values.len(),
+                    group.len(),
+                    self.dim
+                )));
             }
             out.extend(values.chunks_exact(self.dim).map(<[f32]>::to_vec));
         }

@@ -49,7 +49,18 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { detect_max_side: 320, detect_min_side: 240, detect_threshold: 0.0, yunet_threshold: YUNET_THRESHOLD, flip: true, chip_border: ChipBorder::Auto, limits: DecodeLimits::default(), adaptation: None, runtime: Runtime::Tract, embed_batch: 1 }
+        EngineOptions {
+            detect_max_side: 320,
+            detect_min_side: 240,
+            detect_threshold: 0.0,
+            yunet_threshold: YUNET_THRESHOLD,
+            flip: true,
+            chip_border: ChipBorder::Auto,
+            limits: DecodeLimits::default(),
+            adaptation: None,
+            runtime: Runtime::Tract,
+            embed_batch: 1,
+        }
     }
 }
 
@@ -128,7 +139,13 @@ impl Found {
     fn scaled(&self, fx: f64, fy: f64, dx: f64, dy: f64) -> Found {
         let b = self.face;
         Found {
-            face: FaceBox { left: b.left * fx + dx, top: b.top * fy + dy, right: b.right * fx + dx, bottom: b.bottom * fy + dy, score: b.score },
+            face: FaceBox {
+                left: b.left * fx + dx,
+                top: b.top * fy + dy,
+                right: b.right * fx + dx,
+                bottom: b.bottom * fy + dy,
+                score: b.score,
+            },
             points: self.points.map(|p| p.map(|q| [q[0] * fx + dx, q[1] * fy + dy])),
         }
     }
@@ -205,15 +222,19 @@ impl FaceEngine {
         };
         let d = get(&selection.detector, Role::Detector)?;
         let detector = match (d.format, d.input.clone(), &d.output) {
-            (Format::Onnx, Some(input), OutputSpec::MmodScoreMap { window, nms_iou, nms_cover, stride, offset }) => Detector::Mmod(MmodDetector::new(
-                OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256, FreeDims::None, &options.runtime)?,
-                MmodConfig { input, window: *window, nms_iou: *nms_iou, nms_cover: *nms_cover, stride: *stride, offset: *offset },
-            )),
+            (Format::Onnx, Some(input), OutputSpec::MmodScoreMap { window, nms_iou, nms_cover, stride, offset }) => {
+                Detector::Mmod(MmodDetector::new(
+                    OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256, FreeDims::None, &options.runtime)?,
+                    MmodConfig { input, window: *window, nms_iou: *nms_iou, nms_cover: *nms_cover, stride: *stride, offset: *offset },
+                ))
+            }
             (Format::Onnx, Some(input), OutputSpec::Yunet { strides, divisor }) => Detector::Yunet(YunetDetector::new(
                 OnnxModel::load(&d.name, &model_path(dir, d), &d.sha256, FreeDims::All, &options.runtime)?,
                 YunetConfig { input, strides: strides.clone(), divisor: *divisor, nms_iou: 0.3, top_k: 50 },
             )?),
-            _ => return Err(FaceError::Model(format!("detector {:?}: only ONNX MMOD score-map and YuNet detectors are supported", d.name))),
+            _ => {
+                return Err(FaceError::Model(format!("detector {:?}: only ONNX MMOD score-map and YuNet detectors are supported", d.name)))
+            }
         };
         let l = get(&selection.landmarks, Role::Landmarks)?;
         if l.format != Format::DlibShapePredictor {
@@ -228,26 +249,46 @@ impl FaceEngine {
         let embedder = Self::load_embedder(dir, e, &options.runtime)?;
         if let Some(a) = &options.adaptation {
             if a.embedder != e.name || a.dim != embedder.dim {
-                return Err(FaceError::Model(format!("the adaptation was trained for embedder {:?} ({} values), not {:?}", a.embedder, a.dim, e.name)));
+                return Err(FaceError::Model(format!(
+                    "the adaptation was trained for embedder {:?} ({} values), not {:?}",
+                    a.embedder, a.dim, e.name
+                )));
             }
         }
         let template_model = match &options.adaptation {
             Some(a) => format!("{}+adaptation-{}", e.name, a.id()),
             None => e.name.clone(),
         };
-        Ok(FaceEngine { detector, landmarks, embedder, embedder_name: e.name.clone(), detector_name: d.name.clone(), template_model, options })
+        Ok(FaceEngine {
+            detector,
+            landmarks,
+            embedder,
+            embedder_name: e.name.clone(),
+            detector_name: d.name.clone(),
+            template_model,
+            options,
+        })
     }
 
     /// Loads one embedder entry.
     pub fn load_embedder(dir: &Path, e: &ModelEntry, runtime: &Runtime) -> Result<Embedder, FaceError> {
-        let (Format::Onnx, Some(input), OutputSpec::Embedding { dim }, Some(al)) = (e.format, e.input.clone(), &e.output, &e.alignment) else {
-            return Err(FaceError::Model(format!("embedder {:?} needs format onnx, [model.input], an embedding output and [model.alignment]", e.name)));
+        let (Format::Onnx, Some(input), OutputSpec::Embedding { dim }, Some(al)) = (e.format, e.input.clone(), &e.output, &e.alignment)
+        else {
+            return Err(FaceError::Model(format!(
+                "embedder {:?} needs format onnx, [model.input], an embedding output and [model.alignment]",
+                e.name
+            )));
         };
         if input.width == 0 || input.height == 0 {
             return Err(FaceError::Model(format!("embedder {:?} needs a fixed input size", e.name)));
         }
         let template = Template::from_manifest(&al.template, al.padding)?;
-        Ok(Embedder::new(OnnxModel::load(&e.name, &model_path(dir, e), &e.sha256, FreeDims::Batch, runtime)?, input, template, *dim as usize))
+        Ok(Embedder::new(
+            OnnxModel::load(&e.name, &model_path(dir, e), &e.sha256, FreeDims::Batch, runtime)?,
+            input,
+            template,
+            *dim as usize,
+        ))
     }
 
     /// What makes this engine's templates: the embedder and any adaptation applied to its
@@ -275,7 +316,9 @@ impl FaceEngine {
     /// Detects faces at the image's own scale, exactly as the detector itself would (no retries).
     pub fn detect_native(&self, img: &RgbImage) -> Result<Vec<Found>, FaceError> {
         match &self.detector {
-            Detector::Mmod(d) => Ok(d.detect(img, self.options.detect_threshold)?.into_iter().map(|face| Found { face, points: None }).collect()),
+            Detector::Mmod(d) => {
+                Ok(d.detect(img, self.options.detect_threshold)?.into_iter().map(|face| Found { face, points: None }).collect())
+            }
             Detector::Yunet(d) => Ok(d.detect(img, self.options.yunet_threshold)?.into_iter().map(Found::from).collect()),
         }
     }
@@ -300,7 +343,11 @@ impl FaceEngine {
         // image's longer side) of black around it; results mapped back to the image.
         let run = |s: f64, pad: f64| -> Result<Vec<Found>, FaceError> {
             let (sw, sh) = (((w as f64 * s).round() as u32).max(1), ((h as f64 * s).round() as u32).max(1));
-            let small = if (s - 1.0).abs() < 1e-9 { std::borrow::Cow::Borrowed(img) } else { std::borrow::Cow::Owned(resize_bilinear(img, sw, sh)) };
+            let small = if (s - 1.0).abs() < 1e-9 {
+                std::borrow::Cow::Borrowed(img)
+            } else {
+                std::borrow::Cow::Owned(resize_bilinear(img, sw, sh))
+            };
             let border = (pad * sw.max(sh) as f64).round() as u32;
             let framed = if border == 0 {
                 small
@@ -334,7 +381,13 @@ impl FaceEngine {
 
     /// Aligns and embeds a face given its landmarks (dlib-5 order) and, where the detector gave
     /// them, its five ArcFace-order points, which an ArcFace-template embedder then uses.
-    pub fn embed_face(&self, img: &RgbImage, landmarks: &[[f64; 2]], points: Option<&[[f64; 2]; 5]>, timings: &mut Timings) -> Result<Vec<f32>, FaceError> {
+    pub fn embed_face(
+        &self,
+        img: &RgbImage,
+        landmarks: &[[f64; 2]],
+        points: Option<&[[f64; 2]; 5]>,
+        timings: &mut Timings,
+    ) -> Result<Vec<f32>, FaceError> {
         let t = Instant::now();
         let chip = self.chip(img, landmarks, points)?;
         timings.align_ms += ms(t);

@@ -99,7 +99,10 @@ pub fn resize_plane_dlib(buf: &mut [f32], stride: usize, src: (usize, usize, usi
             for i in 0..4 {
                 let ilr = 1.0 - lr[i];
                 let (tlf, trf, blf, brf) = (itbf * ilr, itbf * lr[i], tbf * ilr, tbf * lr[i]);
-                let v = tlf * buf[at(top, left[i])] + trf * buf[at(top, left[i] + 1)] + blf * buf[at(bottom, left[i])] + brf * buf[at(bottom, left[i] + 1)];
+                let v = tlf * buf[at(top, left[i])]
+                    + trf * buf[at(top, left[i] + 1)]
+                    + blf * buf[at(bottom, left[i])]
+                    + brf * buf[at(bottom, left[i] + 1)];
                 buf[out_row + c + i] = v;
             }
             c += 4;

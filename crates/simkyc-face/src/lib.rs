@@ -2,9 +2,9 @@
 //! models from a manifest running on `tract` or onnxruntime (see `runtime`).
 
 pub mod adapt;
+pub mod align;
 pub mod challenge;
 pub mod cues;
-pub mod align;
 pub mod decode;
 pub mod detect;
 pub mod embed;

@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use image::RgbImage;
-use simkyc_models::manifest::{Manifest, OutputSpec};
 use serde::Serialize;
+use simkyc_models::manifest::{Manifest, OutputSpec};
 
 use crate::detect::FaceBox;
 use crate::image_ops::region_nhwc;
@@ -70,7 +70,12 @@ impl PassiveLiveness {
             if !matches!(e.output, OutputSpec::Scores { .. }) {
                 return Err(FaceError::Model(format!("{name}: not a liveness model")));
             }
-            let size = e.input.as_ref().map(|i| i.width as usize).filter(|&s| s > 0).ok_or_else(|| FaceError::Model(format!("{name}: no input size")))?;
+            let size = e
+                .input
+                .as_ref()
+                .map(|i| i.width as usize)
+                .filter(|&s| s > 0)
+                .ok_or_else(|| FaceError::Model(format!("{name}: no input size")))?;
             Ok(Some((OnnxModel::load(name, &dir.join(&e.file), &e.sha256, FreeDims::None, runtime)?, size)))
         };
         match (load(simkyc_models::human::ANTISPOOF)?, load(simkyc_models::human::LIVENESS)?) {

@@ -73,10 +73,8 @@ const EYE_ENLARGE: f64 = 2.3;
 /// Mesh points of each eye used for the eye aspect ratio (outer corner, upper ×2, inner corner,
 /// lower ×2) and, for each, the iris model's contour point that refines it (MediaPipe's
 /// `MESH_TO_IRIS_INDICES_MAP`: EyeLower0 → 0–8, EyeUpper0 → 9–15). Right eye first.
-const EYES: [([usize; 6], [usize; 6], bool); 2] = [
-    ([33, 160, 158, 133, 153, 144], [0, 11, 13, 8, 5, 3], false),
-    ([362, 385, 387, 263, 373, 380], [8, 13, 11, 0, 3, 5], true),
-];
+const EYES: [([usize; 6], [usize; 6], bool); 2] =
+    [([33, 160, 158, 133, 153, 144], [0, 11, 13, 8, 5, 3], false), ([362, 385, 387, 263, 373, 380], [8, 13, 11, 0, 3, 5], true)];
 
 fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
@@ -198,7 +196,12 @@ const BLINK_CANDIDATE: f32 = 0.8;
 /// the eyes narrowing get their eye aspect ratio from the iris model's eyelid contours instead:
 /// on real video a blink closes those to about a third of the open value where the face mesh
 /// shows about two thirds (docs/liveness.md). Only those few frames pay for the iris model.
-pub fn sequence_signals(mesh: &FaceMesh, frames: &[RgbImage], meshes: &[Option<Mesh>], eyelids: bool) -> Result<Vec<Option<MeshSignals>>, FaceError> {
+pub fn sequence_signals(
+    mesh: &FaceMesh,
+    frames: &[RgbImage],
+    meshes: &[Option<Mesh>],
+    eyelids: bool,
+) -> Result<Vec<Option<MeshSignals>>, FaceError> {
     let mut signals: Vec<Option<MeshSignals>> = meshes.iter().map(|m| m.as_ref().map(Mesh::signals)).collect();
     if !eyelids {
         return Ok(signals);

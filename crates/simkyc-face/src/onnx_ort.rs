@@ -12,8 +12,8 @@ use ort::session::builder::{GraphOptimizationLevel, PrepackedWeights};
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::runtime::OrtRuntime;
 use crate::onnx::Output;
+use crate::runtime::OrtRuntime;
 use crate::FaceError;
 
 /// An ONNX graph on onnxruntime with one f32 input.
@@ -32,7 +32,13 @@ fn ort_err(name: &str, e: impl std::fmt::Display) -> FaceError {
 impl OrtModel {
     /// Builds the first session from the model's bytes (which are kept for further sessions).
     pub fn from_bytes(name: &str, bytes: Vec<u8>, runtime: &OrtRuntime) -> Result<OrtModel, FaceError> {
-        let m = OrtModel { name: name.to_string(), bytes, runtime: runtime.clone(), prepacked: PrepackedWeights::new(), idle: Mutex::new(Vec::new()) };
+        let m = OrtModel {
+            name: name.to_string(),
+            bytes,
+            runtime: runtime.clone(),
+            prepacked: PrepackedWeights::new(),
+            idle: Mutex::new(Vec::new()),
+        };
         let first = m.new_session()?;
         m.idle.lock().map_err(|_| ort_err(name, "session pool poisoned"))?.push(first);
         Ok(m)
@@ -75,7 +81,10 @@ impl OrtModel {
             .iter()
             .map(|(_, v)| {
                 let (s, values) = v.try_extract_tensor::<f32>().map_err(|e| ort_err(name, e))?;
-                let dims = s.iter().map(|d| usize::try_from(*d).map_err(|_| ort_err(name, format!("output dimension {d}")))).collect::<Result<Vec<_>, _>>()?;
+                let dims = s
+                    .iter()
+                    .map(|d| usize::try_from(*d).map_err(|_| ort_err(name, format!("output dimension {d}"))))
+                    .collect::<Result<Vec<_>, _>>()?;
                 Ok((dims, values.to_vec()))
             })
             .collect()

@@ -76,7 +76,13 @@ mod tests {
                 value: Some(type_proto::Value::TensorType(type_proto::Tensor {
                     elem_type: 1,
                     shape: Some(TensorShapeProto {
-                        dim: dims.iter().map(|d| tract_onnx::pb::tensor_shape_proto::Dimension { value: Some(DimValue::DimValue(*d)), ..Default::default() }).collect(),
+                        dim: dims
+                            .iter()
+                            .map(|d| tract_onnx::pb::tensor_shape_proto::Dimension {
+                                value: Some(DimValue::DimValue(*d)),
+                                ..Default::default()
+                            })
+                            .collect(),
                     }),
                 })),
                 ..Default::default()
@@ -129,7 +135,13 @@ mod tests {
     fn weights_listed_as_inputs_stop_being_inputs() {
         let mut m = ModelProto::decode(model().as_slice()).unwrap();
         let g = m.graph.as_mut().unwrap();
-        g.initializer.push(tract_onnx::pb::TensorProto { name: "w".into(), dims: vec![1], data_type: 1, float_data: vec![2.0], ..Default::default() });
+        g.initializer.push(tract_onnx::pb::TensorProto {
+            name: "w".into(),
+            dims: vec![1],
+            data_type: 1,
+            float_data: vec![2.0],
+            ..Default::default()
+        });
         g.input.push(info("w", &[1]));
         let bytes = m.encode_to_vec();
         for free in [FreeDims::None, FreeDims::Batch] {

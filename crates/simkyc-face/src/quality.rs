@@ -112,7 +112,8 @@ pub fn measure(img: &RgbImage, s: &Subject) -> QualityMeasures {
     let mut g = vec![0f64; N * N];
     for r in 0..N {
         for c in 0..N {
-            g[r * N + c] = gray_at(img, left + (c as f64 + 0.5) * (right - left) / N as f64, top + (r as f64 + 0.5) * (bottom - top) / N as f64);
+            g[r * N + c] =
+                gray_at(img, left + (c as f64 + 0.5) * (right - left) / N as f64, top + (r as f64 + 0.5) * (bottom - top) / N as f64);
         }
     }
     let brightness = g.iter().sum::<f64>() / g.len() as f64;
@@ -155,10 +156,16 @@ pub fn assess(m: &QualityMeasures, l: &QualityLimits, prefix: &str) -> Vec<Quali
     let mut out = Vec::new();
     let mut add = |code: &str, message: String| out.push(QualityIssue { code: format!("{prefix}_{code}"), message });
     if m.inter_eye_px < l.min_eye_px {
-        add("face_too_small", format!("the face is too small ({:.0} px between the eyes, at least {:.0}): move closer", m.inter_eye_px, l.min_eye_px));
+        add(
+            "face_too_small",
+            format!("the face is too small ({:.0} px between the eyes, at least {:.0}): move closer", m.inter_eye_px, l.min_eye_px),
+        );
     }
     if m.sharpness < l.min_sharpness {
-        add("blurry", format!("the picture is blurred (sharpness {:.0}, at least {:.0}): hold still and focus", m.sharpness, l.min_sharpness));
+        add(
+            "blurry",
+            format!("the picture is blurred (sharpness {:.0}, at least {:.0}): hold still and focus", m.sharpness, l.min_sharpness),
+        );
     }
     if m.brightness < l.min_brightness {
         add("underexposed", "the face is too dark: add light in front of the customer".into());

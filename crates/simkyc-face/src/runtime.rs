@@ -113,7 +113,9 @@ impl Runtime {
             (RuntimeChoice::Auto, None) => Ok(Runtime::Tract),
             (RuntimeChoice::Auto, Some(p)) if !p.is_file() => Ok(Runtime::Tract),
             (_, Some(p)) => Runtime::onnxruntime(p, threads),
-            (RuntimeChoice::Onnxruntime, None) => Err(FaceError::Model("runtime onnxruntime: its library is not installed (run `simkyc models fetch`)".into())),
+            (RuntimeChoice::Onnxruntime, None) => {
+                Err(FaceError::Model("runtime onnxruntime: its library is not installed (run `simkyc models fetch`)".into()))
+            }
         }
     }
 
@@ -122,7 +124,8 @@ impl Runtime {
     pub fn for_models_dir(choice: RuntimeChoice, models_dir: &Path, threads: usize) -> Result<Runtime, FaceError> {
         let library = match choice {
             RuntimeChoice::Tract => None,
-            _ => simkyc_models::onnxruntime::installed_library(models_dir).map_err(|e| FaceError::Model(format!("onnxruntime library: {e}")))?,
+            _ => simkyc_models::onnxruntime::installed_library(models_dir)
+                .map_err(|e| FaceError::Model(format!("onnxruntime library: {e}")))?,
         };
         Runtime::resolve(choice, library.as_deref(), threads)
     }

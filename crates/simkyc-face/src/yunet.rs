@@ -61,7 +61,13 @@ impl YunetFace {
         let size = MMOD_SIZE_PER_EYE_MOUTH * em;
         let cx = (eyes[0] + mouth[0]) / 2.0 + MMOD_CENTRE_SHIFT * em;
         let cy = (eyes[1] + mouth[1]) / 2.0 + MMOD_CENTRE_DROP * em;
-        FaceBox { left: cx - size / 2.0, top: cy - size / 2.0, right: cx + size / 2.0 - 1.0, bottom: cy + size / 2.0 - 1.0, score: self.score }
+        FaceBox {
+            left: cx - size / 2.0,
+            top: cy - size / 2.0,
+            right: cx + size / 2.0 - 1.0,
+            bottom: cy + size / 2.0 - 1.0,
+            score: self.score,
+        }
     }
 }
 
@@ -105,7 +111,10 @@ impl YunetDetector {
     /// Wraps a loaded YuNet graph.
     pub fn new(model: OnnxModel, config: YunetConfig) -> Result<Self, FaceError> {
         if config.strides.is_empty() || config.divisor == 0 || config.strides.iter().any(|&s| s == 0 || !config.divisor.is_multiple_of(s)) {
-            return Err(FaceError::Model(format!("YuNet: strides {:?} must divide the padding divisor {}", config.strides, config.divisor)));
+            return Err(FaceError::Model(format!(
+                "YuNet: strides {:?} must divide the padding divisor {}",
+                config.strides, config.divisor
+            )));
         }
         Ok(YunetDetector { model, config })
     }
@@ -199,7 +208,14 @@ mod tests {
 
     #[test]
     fn face_box_follows_the_points() {
-        let f = YunetFace { x: 0.0, y: 0.0, w: 100.0, h: 120.0, points: [[30.0, 40.0], [70.0, 40.0], [50.0, 60.0], [35.0, 80.0], [65.0, 80.0]], score: 0.9 };
+        let f = YunetFace {
+            x: 0.0,
+            y: 0.0,
+            w: 100.0,
+            h: 120.0,
+            points: [[30.0, 40.0], [70.0, 40.0], [50.0, 60.0], [35.0, 80.0], [65.0, 80.0]],
+            score: 0.9,
+        };
         let b = f.to_face_box();
         assert!((b.width() - MMOD_SIZE_PER_EYE_MOUTH * 40.0).abs() < 1e-9);
         // Eye–mouth midpoint (50, 60), eye-to-mouth distance 40.

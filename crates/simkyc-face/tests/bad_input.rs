@@ -49,7 +49,9 @@ fn decompression_bomb_is_refused_before_allocation() {
 fn blank_image_has_no_face() {
     let Some((e, _)) = engine() else { return };
     let mut png = Vec::new();
-    image::RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128])).write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    image::RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]))
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
     let a = e.analyze_bytes(&png).expect("analysis");
     assert_eq!(a.faces.len(), 0);
     assert!(a.subject.is_none());
@@ -114,8 +116,8 @@ fn exif_orientation_is_respected() {
     let Some((e, data)) = engine() else { return };
     let full = image::load_from_memory(&face_jpeg(&data)).unwrap().to_rgb8();
     let upright = image::imageops::crop_imm(&full, 25, 0, 200, 250).to_image(); // portrait, not square
-    // Store the photo rotated 90° clockwise on its side, as a phone camera does, and say so in EXIF
-    // (orientation 8: rotate 270° clockwise to display).
+                                                                                // Store the photo rotated 90° clockwise on its side, as a phone camera does, and say so in EXIF
+                                                                                // (orientation 8: rotate 270° clockwise to display).
     let sideways = image::imageops::rotate90(&upright);
     let mut jpg = Vec::new();
     sideways.write_to(&mut Cursor::new(&mut jpg), image::ImageFormat::Jpeg).unwrap();

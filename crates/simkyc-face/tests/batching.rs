@@ -27,7 +27,9 @@ fn batches_of_any_size_give_the_one_by_one_embeddings() {
     let imgs = photos(&data);
     assert!(imgs.len() >= 4, "too few photos");
     for runtime in common::runtimes(&models) {
-        let load = |batch: usize| FaceEngine::load(&models, EngineOptions { runtime: runtime.clone(), embed_batch: batch, ..Default::default() }).expect("engine");
+        let load = |batch: usize| {
+            FaceEngine::load(&models, EngineOptions { runtime: runtime.clone(), embed_batch: batch, ..Default::default() }).expect("engine")
+        };
         let single = load(1);
         let want: Vec<Vec<f32>> = imgs.iter().map(|i| single.analyze(i).expect("analyze").subject.expect("a face").embedding).collect();
         for batch in [2, 8] {
@@ -35,7 +37,8 @@ fn batches_of_any_size_give_the_one_by_one_embeddings() {
             // Frame and mirror as one batch of 2 (or more).
             let one: Vec<Vec<f32>> = imgs.iter().map(|i| e.analyze(i).expect("analyze").subject.expect("a face").embedding).collect();
             // The whole capture together.
-            let many: Vec<Vec<f32>> = e.analyze_many(&imgs).expect("analyze_many").into_iter().map(|a| a.subject.expect("a face").embedding).collect();
+            let many: Vec<Vec<f32>> =
+                e.analyze_many(&imgs).expect("analyze_many").into_iter().map(|a| a.subject.expect("a face").embedding).collect();
             for (got, w) in one.iter().chain(&many).zip(want.iter().chain(&want)) {
                 let d = got.iter().zip(w).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
                 assert!(d <= 1e-5, "{}: batch {batch} differs from one by one by {d}", runtime.name());

@@ -82,20 +82,20 @@ fn load(s: &Setup, rel: &str) -> image::RgbImage {
 fn embedder_matches_dlib_on_exact_crops() {
     let Some(setups) = setup() else { return };
     for s in &setups {
-    let m = simkyc_models::manifest::Manifest::load(&s.models).unwrap();
-    let emb = FaceEngine::load_embedder(&s.models, m.get(simkyc_models::packs::DLIB_EMBEDDER).unwrap(), &s.runtime).unwrap();
-    let mut n = 0;
-    for e in golden().images {
-        let Some(c) = e.crop_descriptor else { continue };
-        let img = load(s, &e.image);
-        let crop = image::imageops::crop_imm(&img, c.cols[0], c.rows[0], c.cols[1] - c.cols[0], c.rows[1] - c.rows[0]).to_image();
-        let ours = emb.raw(&crop).unwrap();
-        let cos = cosine(&ours, &c.descriptor);
-        let max_abs = ours.iter().zip(&c.descriptor).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-        assert!(cos >= 0.9999, "{}: cosine {cos} (max abs diff {max_abs})", e.image);
-        n += 1;
-    }
-    assert!(n >= 5, "too few crop goldens: {n}");
+        let m = simkyc_models::manifest::Manifest::load(&s.models).unwrap();
+        let emb = FaceEngine::load_embedder(&s.models, m.get(simkyc_models::packs::DLIB_EMBEDDER).unwrap(), &s.runtime).unwrap();
+        let mut n = 0;
+        for e in golden().images {
+            let Some(c) = e.crop_descriptor else { continue };
+            let img = load(s, &e.image);
+            let crop = image::imageops::crop_imm(&img, c.cols[0], c.rows[0], c.cols[1] - c.cols[0], c.rows[1] - c.rows[0]).to_image();
+            let ours = emb.raw(&crop).unwrap();
+            let cos = cosine(&ours, &c.descriptor);
+            let max_abs = ours.iter().zip(&c.descriptor).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(cos >= 0.9999, "{}: cosine {cos} (max abs diff {max_abs})", e.image);
+            n += 1;
+        }
+        assert!(n >= 5, "too few crop goldens: {n}");
     }
 }
 
@@ -103,20 +103,20 @@ fn embedder_matches_dlib_on_exact_crops() {
 fn detector_matches_dlib() {
     let Some(setups) = setup() else { return };
     for s in &setups {
-    let mut n = 0;
-    for e in golden().images {
-        let img = load(s, &e.image);
-        let ours: Vec<_> = s.engine.detect_native(&img).unwrap().into_iter().map(|f| f.face).collect();
-        assert_eq!(ours.len(), e.detections.len(), "{}: {} faces vs dlib {}", e.image, ours.len(), e.detections.len());
-        for d in &e.detections {
-            let g = simkyc_face::detect::FaceBox { left: d.left, top: d.top, right: d.right, bottom: d.bottom, score: d.confidence };
-            let best = ours.iter().map(|o| (o.iou(&g), o.score)).max_by(|a, b| a.0.total_cmp(&b.0)).unwrap();
-            assert!(best.0 >= 0.95, "{}: IoU {} with dlib box {:?}", e.image, best.0, (d.left, d.top, d.right, d.bottom));
-            assert!((best.1 - d.confidence).abs() < 0.01, "{}: score {} vs dlib {}", e.image, best.1, d.confidence);
-            n += 1;
+        let mut n = 0;
+        for e in golden().images {
+            let img = load(s, &e.image);
+            let ours: Vec<_> = s.engine.detect_native(&img).unwrap().into_iter().map(|f| f.face).collect();
+            assert_eq!(ours.len(), e.detections.len(), "{}: {} faces vs dlib {}", e.image, ours.len(), e.detections.len());
+            for d in &e.detections {
+                let g = simkyc_face::detect::FaceBox { left: d.left, top: d.top, right: d.right, bottom: d.bottom, score: d.confidence };
+                let best = ours.iter().map(|o| (o.iou(&g), o.score)).max_by(|a, b| a.0.total_cmp(&b.0)).unwrap();
+                assert!(best.0 >= 0.95, "{}: IoU {} with dlib box {:?}", e.image, best.0, (d.left, d.top, d.right, d.bottom));
+                assert!((best.1 - d.confidence).abs() < 0.01, "{}: score {} vs dlib {}", e.image, best.1, d.confidence);
+                n += 1;
+            }
         }
-    }
-    assert!(n >= 6, "too few detections compared: {n}");
+        assert!(n >= 6, "too few detections compared: {n}");
     }
 }
 
@@ -128,7 +128,10 @@ fn check_landmarks(s: &Setup, rel: &str, rect: [f64; 4], want: &[[f64; 2]]) {
     for (i, (o, w)) in ours.iter().zip(want).enumerate() {
         // dlib rounds its output to whole pixels; ours is unrounded.
         let d = ((o[0] - w[0]).powi(2) + (o[1] - w[1]).powi(2)).sqrt();
-        assert!(d <= 0.5 + 1e-6 || ((o[0] - w[0]).abs() <= 0.5 + 1e-6 && (o[1] - w[1]).abs() <= 0.5 + 1e-6), "{rel}: landmark {i} at {o:?}, dlib {w:?}");
+        assert!(
+            d <= 0.5 + 1e-6 || ((o[0] - w[0]).abs() <= 0.5 + 1e-6 && (o[1] - w[1]).abs() <= 0.5 + 1e-6),
+            "{rel}: landmark {i} at {o:?}, dlib {w:?}"
+        );
     }
 }
 
@@ -136,12 +139,12 @@ fn check_landmarks(s: &Setup, rel: &str, rect: [f64; 4], want: &[[f64; 2]]) {
 fn landmarks_match_dlib() {
     let Some(setups) = setup() else { return };
     for s in &setups {
-    for e in golden().images {
-        check_landmarks(s, &e.image, e.fixed_box.rect, &e.fixed_box.landmarks);
-        for f in &e.faces {
-            check_landmarks(s, &e.image, f.rect, &f.landmarks);
+        for e in golden().images {
+            check_landmarks(s, &e.image, e.fixed_box.rect, &e.fixed_box.landmarks);
+            for f in &e.faces {
+                check_landmarks(s, &e.image, f.rect, &f.landmarks);
+            }
         }
-    }
     }
 }
 
@@ -149,16 +152,16 @@ fn landmarks_match_dlib() {
 fn full_pipeline_embedding_is_close_to_dlib() {
     let Some(setups) = setup() else { return };
     for s in &setups {
-    let mut worst = 1f32;
-    for e in golden().images {
-        let Some(f) = e.faces.first() else { continue };
-        let img = load(s, &e.image);
-        let a = s.engine.analyze(&img).unwrap();
-        let ours = a.subject.expect("a face").embedding;
-        worst = worst.min(cosine(&ours, &f.descriptor));
-    }
-    // Alignment resampling differs slightly from dlib's extract_image_chip.
-    assert!(worst >= 0.99, "worst cosine to dlib's full pipeline: {worst}");
-    eprintln!("worst full-pipeline cosine to dlib: {worst:.5}");
+        let mut worst = 1f32;
+        for e in golden().images {
+            let Some(f) = e.faces.first() else { continue };
+            let img = load(s, &e.image);
+            let a = s.engine.analyze(&img).unwrap();
+            let ours = a.subject.expect("a face").embedding;
+            worst = worst.min(cosine(&ours, &f.descriptor));
+        }
+        // Alignment resampling differs slightly from dlib's extract_image_chip.
+        assert!(worst >= 0.99, "worst cosine to dlib's full pipeline: {worst}");
+        eprintln!("worst full-pipeline cosine to dlib: {worst:.5}");
     }
 }

@@ -90,8 +90,22 @@ fn operator_embedder_runs_through_the_manifest() {
         file: "tiny.onnx".into(),
         sha256: simkyc_models::cache::sha256_bytes(&onnx),
         license: "test".into(),
-        source: Source { registry: "operator".into(), package: String::new(), version: String::new(), member: String::new(), sha256: String::new(), converted_by: String::new() },
-        input: Some(InputSpec { width: SIZE as u32, height: SIZE as u32, color: ColorOrder::Bgr, mean: [127.5; 3], scale: 1.0 / 128.0, layout: Default::default() }),
+        source: Source {
+            registry: "operator".into(),
+            package: String::new(),
+            version: String::new(),
+            member: String::new(),
+            sha256: String::new(),
+            converted_by: String::new(),
+        },
+        input: Some(InputSpec {
+            width: SIZE as u32,
+            height: SIZE as u32,
+            color: ColorOrder::Bgr,
+            mean: [127.5; 3],
+            scale: 1.0 / 128.0,
+            layout: Default::default(),
+        }),
         output: OutputSpec::Embedding { dim: OUT as u32 },
         alignment: Some(AlignmentSpec { template: "arcface-5pt".into(), padding: 0.0 }),
     });
@@ -100,7 +114,8 @@ fn operator_embedder_runs_through_the_manifest() {
 
     let engine = FaceEngine::load(dir.path(), EngineOptions { flip: false, ..Default::default() }).expect("load with operator embedder");
     assert_eq!(engine.embedder_name(), "operator-tiny");
-    let img = decode_rgb(&std::fs::read(data.join("lfw-dev/images/Ai_Sugiyama/Ai_Sugiyama_0001.jpg")).unwrap(), &Default::default()).unwrap();
+    let img =
+        decode_rgb(&std::fs::read(data.join("lfw-dev/images/Ai_Sugiyama/Ai_Sugiyama_0001.jpg")).unwrap(), &Default::default()).unwrap();
     let a = engine.analyze(&img).expect("analyze");
     let s = a.subject.expect("face");
     assert_eq!(s.embedding.len(), OUT);

@@ -101,7 +101,11 @@ fn the_engine_finds_the_same_faces_and_embeddings_on_both_runtimes() {
         let (x, y) = (a.analyze(&img).expect("tract"), b.analyze(&img).expect("onnxruntime"));
         assert_eq!(x.faces.len(), y.faces.len(), "{}: face count", p.display());
         for (f, g) in x.faces.iter().zip(&y.faces) {
-            worst_px = worst_px.max((f.left - g.left).abs()).max((f.top - g.top).abs()).max((f.right - g.right).abs()).max((f.bottom - g.bottom).abs());
+            worst_px = worst_px
+                .max((f.left - g.left).abs())
+                .max((f.top - g.top).abs())
+                .max((f.right - g.right).abs())
+                .max((f.bottom - g.bottom).abs());
         }
         match (&x.subject, &y.subject) {
             (Some(u), Some(v)) => {

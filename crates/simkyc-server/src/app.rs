@@ -75,7 +75,8 @@ pub fn redact_url(url: &str) -> String {
 pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
     }
     let store = Store::open(&url).await.map_err(|cause| StartError::Store { url: redact_url(&url), cause })?;
     store
@@ -94,10 +95,12 @@ pub fn key_source(config: &Config) -> KeySource {
 /// Loads the face stack the configuration names (slow: models are read and planned).
 pub async fn load_face(config: &Config) -> Result<Arc<FaceStack>, StartError> {
     let models_dir = config.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
-    let (thresholds, max_bytes, max_side, threads) = (config.thresholds.clone(), config.max_image_bytes, config.max_image_side, config.inference_threads);
+    let (thresholds, max_bytes, max_side, threads) =
+        (config.thresholds.clone(), config.max_image_bytes, config.max_image_side, config.inference_threads);
     let (choice, runtime_threads) = (config.runtime, config.runtime_threads);
     let face = tokio::task::spawn_blocking(move || -> Result<FaceStack, StartError> {
-        let runtime = Runtime::for_models_dir(choice, &models_dir, runtime_threads).map_err(|e| StartError::Other(format!("inference runtime: {e}")))?;
+        let runtime = Runtime::for_models_dir(choice, &models_dir, runtime_threads)
+            .map_err(|e| StartError::Other(format!("inference runtime: {e}")))?;
         tracing::info!(runtime = %runtime.describe(), "inference runtime");
         Ok(FaceStack::load(&models_dir, thresholds.as_deref(), max_bytes, max_side, threads, &runtime)?)
     })
@@ -117,7 +120,8 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
 pub async fn build_state_with(config: Config, face: Arc<FaceStack>) -> Result<AppState, StartError> {
     config.validate()?;
     let store = open_store(&config).await?;
-    std::fs::create_dir_all(&config.data_dir).map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
     let vault = Vault::load(key_source(&config))?;
     let metrics = Metrics::new().map_err(|e| StartError::Other(format!("metrics: {e}")))?;
     Ok(AppState { inner: Arc::new(Inner { config, store, face, vault, metrics, verified_keys: VerifiedKeys::default() }) })
@@ -128,7 +132,11 @@ async fn no_route() -> ApiError {
 }
 
 async fn wrong_method() -> ApiError {
-    ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method; see /openapi.json")
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; see /openapi.json",
+    )
 }
 
 /// Every (method, path) the API serves; the OpenAPI document is checked against this list.
@@ -168,7 +176,8 @@ pub async fn rotate_keys(config: &Config) -> Result<u64, StartError> {
     let source = key_source(config);
     if let KeySource::File(path) = &source {
         let old = source.read()?;
-        let kept: String = old.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
+        let kept: String =
+            old.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect();
         crate::vault::write_key_file(path, &format!("{}\n{}\n{kept}", crate::vault::KEY_FILE_HEADER, crate::vault::new_key_line()))?;
     }
     let ring = source.load()?;
@@ -270,7 +279,9 @@ impl Running {
 
 /// Binds and serves in the background until [`Running::shutdown`].
 pub async fn start(state: AppState) -> Result<Running, StartError> {
-    let listener = TcpListener::bind(&state.config.listen).await.map_err(|cause| StartError::Io { context: format!("listening on {}", state.config.listen), cause })?;
+    let listener = TcpListener::bind(&state.config.listen)
+        .await
+        .map_err(|cause| StartError::Io { context: format!("listening on {}", state.config.listen), cause })?;
     let addr = listener.local_addr().map_err(|cause| StartError::Io { context: "reading the bound address".into(), cause })?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(state.clone());

@@ -123,15 +123,18 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Re
     if !state.verified_keys.known(id, &digest) {
         let hash = row.secret_hash.clone();
         let token = token.to_string();
-        let ok = tokio::task::spawn_blocking(move || PasswordHash::new(&hash).map(|h| Argon2::default().verify_password(token.as_bytes(), &h).is_ok()).unwrap_or(false))
-            .await
-            .unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash).map(|h| Argon2::default().verify_password(token.as_bytes(), &h).is_ok()).unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
         if !ok {
             return Err(unauthorized("unknown API key"));
         }
         state.verified_keys.remember(id, digest);
     }
-    let role = Role::parse(&row.role).ok_or_else(|| ApiError::internal("key lookup", &format!("stored role {:?}", row.role)).into_response())?;
+    let role =
+        Role::parse(&row.role).ok_or_else(|| ApiError::internal("key lookup", &format!("stored role {:?}", row.role)).into_response())?;
     Ok(Principal { key_id: row.id, role, operator_id: row.operator_id, store_id: row.store_id })
 }
 

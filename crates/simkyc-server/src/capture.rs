@@ -45,8 +45,17 @@ impl CaptureMode {
 }
 
 /// Reasons that describe the framing, not the person: the clerk may capture again.
-pub const RETRYABLE: &[&str] =
-    &["live_no_face", "live_multiple_faces", "live_face_too_small", "live_face_cut_off", "live_blurry", "live_underexposed", "live_overexposed", "live_pose", "live_eyes_closed"];
+pub const RETRYABLE: &[&str] = &[
+    "live_no_face",
+    "live_multiple_faces",
+    "live_face_too_small",
+    "live_face_cut_off",
+    "live_blurry",
+    "live_underexposed",
+    "live_overexposed",
+    "live_pose",
+    "live_eyes_closed",
+];
 
 /// Default eye aspect ratio below which the eyes count as closed (lfw-dev open eyes: 5th
 /// percentile 0.17, minimum 0.11 over 67 images; narrow or squinting eyes stay above it).
@@ -85,7 +94,13 @@ pub struct CaptureLimits {
 impl CaptureLimits {
     /// The limits of a configuration and its operating points.
     pub fn from_config(c: &crate::config::Config, points: simkyc_workflow::MatchPoints) -> CaptureLimits {
-        CaptureLimits { min_eye_px: c.min_live_eye_px, same_person: same_person_threshold(points), quality: c.quality, liveness: c.liveness_threshold, eyes_closed: c.eyes_closed_ear }
+        CaptureLimits {
+            min_eye_px: c.min_live_eye_px,
+            same_person: same_person_threshold(points),
+            quality: c.quality,
+            liveness: c.liveness_threshold,
+            eyes_closed: c.eyes_closed_ear,
+        }
     }
 }
 
@@ -130,13 +145,19 @@ pub fn check(mode: CaptureMode, limits: &CaptureLimits, frames: &[Analysed]) -> 
         let embs: Vec<&Vec<f32>> = frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| &s.embedding)).collect();
         let differ = embs.iter().enumerate().any(|(i, a)| embs[i + 1..].iter().any(|b| cosine(a, b) < limits.same_person));
         if differ {
-            out.push(reason("live_faces_differ", "the frames do not show the same person; capture again with only the customer in view".into()));
+            out.push(reason(
+                "live_faces_differ",
+                "the frames do not show the same person; capture again with only the customer in view".into(),
+            ));
         }
         // Liveness is judged only on usable frames: a quality problem is fixed first.
         if out.is_empty() {
             if let Some(score) = mean_liveness(frames) {
                 if score < limits.liveness {
-                    out.push(reason(LIVENESS_FAILED, "the live capture did not pass the liveness check (photo, screen or mask suspected)".into()));
+                    out.push(reason(
+                        LIVENESS_FAILED,
+                        "the live capture did not pass the liveness check (photo, screen or mask suspected)".into(),
+                    ));
                 }
             }
         }
@@ -170,7 +191,8 @@ mod tests {
     fn frame(embedding: Vec<f32>, live: f32, eyes: f32) -> Analysed {
         let face = FaceBox { left: 200.0, top: 150.0, right: 400.0, bottom: 350.0, score: 1.0 };
         let subject = Subject { face, landmarks: vec![[250.0, 220.0]; 5], points: None, inter_eye_px: 80.0, embedding };
-        let quality = QualityMeasures { inter_eye_px: 80.0, sharpness: 5.0, brightness: 120.0, clipped: 0.0, roll_deg: 0.0, yaw: 0.0, pitch: 0.7 };
+        let quality =
+            QualityMeasures { inter_eye_px: 80.0, sharpness: 5.0, brightness: 120.0, clipped: 0.0, roll_deg: 0.0, yaw: 0.0, pitch: 0.7 };
         Analysed {
             analysis: FaceAnalysis { width: 640, height: 480, faces: vec![face], subject: Some(subject), timings: Timings::default() },
             quality: Some(quality),
@@ -200,7 +222,10 @@ mod tests {
         assert_eq!(codes(&check(CaptureMode::Passive, &L, &[frame(a.clone(), 0.1, 0.3), frame(a.clone(), 0.2, 0.3)])), [LIVENESS_FAILED]);
         assert!(check(CaptureMode::Passive, &L, &[frame(a.clone(), 0.1, 0.3), frame(a.clone(), 0.4, 0.3)]).is_empty());
         assert_eq!(codes(&check(CaptureMode::Passive, &L, &[frame(a.clone(), 0.1, 0.05)])), ["live_eyes_closed"]);
-        assert_eq!(codes(&check(CaptureMode::Passive, &L, &[frame(a.clone(), 0.5, 0.3), frame(vec![0.0, 1.0], 0.5, 0.3)])), ["live_faces_differ"]);
+        assert_eq!(
+            codes(&check(CaptureMode::Passive, &L, &[frame(a.clone(), 0.5, 0.3), frame(vec![0.0, 1.0], 0.5, 0.3)])),
+            ["live_faces_differ"]
+        );
         // Off: a face is enough.
         assert!(check(CaptureMode::Off, &L, &[frame(a, 0.0, 0.0)]).is_empty());
         assert!(RETRYABLE.contains(&"live_eyes_closed") && !RETRYABLE.contains(&LIVENESS_FAILED) && !RETRYABLE.contains(&CHALLENGE_FAILED));

@@ -24,8 +24,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// Maps axum's JSON rejections to API errors.
 pub fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
-        JsonRejection::JsonDataError(e) => ApiError::unprocessable("json_invalid", format!("the request body does not fit the schema: {}", e.body_text())),
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("json_malformed", format!("the request body is not valid JSON: {}", e.body_text())),
+        JsonRejection::JsonDataError(e) => {
+            ApiError::unprocessable("json_invalid", format!("the request body does not fit the schema: {}", e.body_text()))
+        }
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_request("json_malformed", format!("the request body is not valid JSON: {}", e.body_text()))
+        }
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "content_type_unsupported",

@@ -52,7 +52,14 @@ pub struct FaceStack {
 
 impl FaceStack {
     /// Loads models, the built-in adaptation (when it fits the embedder) and the thresholds.
-    pub fn load(models_dir: &Path, thresholds: Option<&Path>, max_image_bytes: usize, max_side: u32, parallel: usize, runtime: &Runtime) -> Result<FaceStack, FaceStackError> {
+    pub fn load(
+        models_dir: &Path,
+        thresholds: Option<&Path>,
+        max_image_bytes: usize,
+        max_side: u32,
+        parallel: usize,
+        runtime: &Runtime,
+    ) -> Result<FaceStack, FaceStackError> {
         let models = |e: &dyn std::fmt::Display| FaceStackError::Models { dir: models_dir.display().to_string(), message: e.to_string() };
         let manifest = Manifest::load(models_dir).map_err(|e| models(&e))?;
         let embedder = manifest.defaults.embedder.clone();
@@ -63,13 +70,23 @@ impl FaceStack {
         options.limits.max_side = max_side;
         let engine = FaceEngine::load_with(models_dir, &manifest, &embedder, options).map_err(|e| models(&e))?;
         let t = Thresholds::load(thresholds, &embedder).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
-        t.check_fits(engine.embedder_name(), adaptation.as_ref().map(|a| a.id()).as_deref()).map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
+        t.check_fits(engine.embedder_name(), adaptation.as_ref().map(|a| a.id()).as_deref())
+            .map_err(|e| FaceStackError::Thresholds(e.to_string()))?;
         let points = MatchPoints { default: t.default.threshold, strict: t.strict.threshold };
         let liveness = PassiveLiveness::load(models_dir, &manifest, runtime)
             .map_err(|e| models(&e))?
             .ok_or_else(|| models(&"the liveness models (human-antispoof, human-liveness) are not installed"))?;
-        let mesh = FaceMesh::load(models_dir, &manifest, runtime).map_err(|e| models(&e))?.ok_or_else(|| models(&"the face mesh model (human-facemesh) is not installed"))?;
-        Ok(FaceStack { engine: Arc::new(engine), points, liveness: Arc::new(liveness), mesh: Arc::new(mesh), thresholds: t, gate: Semaphore::new(parallel.max(1)) })
+        let mesh = FaceMesh::load(models_dir, &manifest, runtime)
+            .map_err(|e| models(&e))?
+            .ok_or_else(|| models(&"the face mesh model (human-facemesh) is not installed"))?;
+        Ok(FaceStack {
+            engine: Arc::new(engine),
+            points,
+            liveness: Arc::new(liveness),
+            mesh: Arc::new(mesh),
+            thresholds: t,
+            gate: Semaphore::new(parallel.max(1)),
+        })
     }
 
     /// Analyses images on the blocking pool, at most `inference_threads` at once overall: faces,
@@ -121,11 +138,19 @@ pub struct ChallengeAnalysis {
 
 impl FaceStack {
     /// Analyses an active-challenge sequence on one blocking thread (one inference slot).
-    pub async fn analyze_challenge(&self, images: Vec<Vec<u8>>, actions: Vec<Action>) -> Result<Result<ChallengeAnalysis, (usize, FaceError)>, ApiError> {
+    pub async fn analyze_challenge(
+        &self,
+        images: Vec<Vec<u8>>,
+        actions: Vec<Action>,
+    ) -> Result<Result<ChallengeAnalysis, (usize, FaceError)>, ApiError> {
         let permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
         let (engine, liveness, mesh) = (self.engine.clone(), self.liveness.clone(), self.mesh.clone());
         let r = tokio::task::spawn_blocking(move || -> Result<ChallengeAnalysis, (usize, FaceError)> {
-            let frames = images.iter().enumerate().map(|(i, b)| simkyc_face::decode::decode_rgb(b, &engine.options.limits).map_err(|e| (i, e))).collect::<Result<Vec<_>, _>>()?;
+            let frames = images
+                .iter()
+                .enumerate()
+                .map(|(i, b)| simkyc_face::decode::decode_rgb(b, &engine.options.limits).map_err(|e| (i, e)))
+                .collect::<Result<Vec<_>, _>>()?;
             let meshes = track(&engine, &mesh, &frames).map_err(|e| (0, e))?;
             let signals = sequence_signals(&mesh, &frames, &meshes, actions.contains(&Action::Blink)).map_err(|e| (0, e))?;
             let seen: Vec<MeshSignals> = signals.iter().flatten().copied().collect();
@@ -159,7 +184,9 @@ pub fn key_frames_of(signals: &[Option<MeshSignals>]) -> Vec<usize> {
             let range = (k * n / 3)..((k + 1) * n / 3).max(k * n / 3 + 1).min(n);
             let start = range.start;
             range
-                .filter_map(|i| signals[i].map(|s| (i, (s.yaw - yaw).abs() + (s.pitch - pitch).abs() + if s.ear < 0.15 { 1.0 } else { 0.0 })))
+                .filter_map(|i| {
+                    signals[i].map(|s| (i, (s.yaw - yaw).abs() + (s.pitch - pitch).abs() + if s.ear < 0.15 { 1.0 } else { 0.0 }))
+                })
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(i, _)| i)
                 .or((start < n).then_some(start))
@@ -182,7 +209,13 @@ enum Depth {
 }
 
 /// Analysis of one decoded image to the given depth.
-fn analyse_image(engine: &FaceEngine, pad: &PassiveLiveness, mesh: &FaceMesh, depth: Depth, img: &image::RgbImage) -> Result<Analysed, FaceError> {
+fn analyse_image(
+    engine: &FaceEngine,
+    pad: &PassiveLiveness,
+    mesh: &FaceMesh,
+    depth: Depth,
+    img: &image::RgbImage,
+) -> Result<Analysed, FaceError> {
     let analysis = if depth == Depth::Framing { engine.locate(img)? } else { engine.analyze(img)? };
     let quality = analysis.subject.as_ref().map(|s| measure(img, s));
     let (mut liveness, mut eyes) = (None, None);
@@ -211,7 +244,9 @@ pub struct Analysed {
 /// Maps an image that could not be analysed to an API error naming the field.
 pub fn image_error(field: &str, e: &FaceError) -> ApiError {
     match e {
-        FaceError::Decode(m) => ApiError::unprocessable("image_invalid", format!("{field} is not a readable JPEG, PNG, WebP or BMP image: {m}")),
+        FaceError::Decode(m) => {
+            ApiError::unprocessable("image_invalid", format!("{field} is not a readable JPEG, PNG, WebP or BMP image: {m}"))
+        }
         FaceError::TooLarge(m) => ApiError::too_large("image_too_large", format!("{field}: {m}")),
         FaceError::Model(_) => ApiError::internal("face analysis", e),
     }

@@ -22,12 +22,21 @@ impl Metrics {
     /// Registers every metric.
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(Opts::new("simkyc_http_requests_total", "HTTP requests by route and status"), &["method", "route", "status"])?;
+        let requests = IntCounterVec::new(
+            Opts::new("simkyc_http_requests_total", "HTTP requests by route and status"),
+            &["method", "route", "status"],
+        )?;
         let buckets = vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 1.0, 2.5, 5.0, 10.0];
-        let latency = HistogramVec::new(HistogramOpts::new("simkyc_http_request_duration_seconds", "HTTP request latency").buckets(buckets.clone()), &["method", "route"])?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("simkyc_http_request_duration_seconds", "HTTP request latency").buckets(buckets.clone()),
+            &["method", "route"],
+        )?;
         let decisions = IntCounterVec::new(Opts::new("simkyc_decisions_total", "Capture decisions by outcome"), &["outcome"])?;
         let reasons = IntCounterVec::new(Opts::new("simkyc_decision_reasons_total", "Reasons given in capture decisions"), &["reason"])?;
-        let decision_seconds = HistogramVec::new(HistogramOpts::new("simkyc_decision_duration_seconds", "Server-side decision time").buckets(buckets), &["outcome"])?;
+        let decision_seconds = HistogramVec::new(
+            HistogramOpts::new("simkyc_decision_duration_seconds", "Server-side decision time").buckets(buckets),
+            &["outcome"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(decisions.clone()))?;

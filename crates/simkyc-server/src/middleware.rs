@@ -44,7 +44,10 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
 pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > state.config.max_body_bytes) {
-        return close_connection(ApiError::too_large("body_too_large", format!("the request body may be at most {} bytes", state.config.max_body_bytes)).into_response());
+        return close_connection(
+            ApiError::too_large("body_too_large", format!("the request body may be at most {} bytes", state.config.max_body_bytes))
+                .into_response(),
+        );
     }
     let (parts, body) = req.into_parts();
     let finished = Arc::new(AtomicBool::new(body.is_end_stream()));
@@ -121,9 +124,16 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     match state.store.idempotency_claim(&principal.key_id, &key, &request_hash).await {
         Err(e) => return ApiError::from(e).into_response(),
         Ok(Claim::Mismatch) => {
-            return ApiError::unprocessable("idempotency_key_reused", "this Idempotency-Key was already used for a different request").into_response()
+            return ApiError::unprocessable("idempotency_key_reused", "this Idempotency-Key was already used for a different request")
+                .into_response()
         }
-        Ok(Claim::InProgress) => return ApiError::conflict("idempotency_in_progress", "the first request with this Idempotency-Key is still running; retry shortly").into_response(),
+        Ok(Claim::InProgress) => {
+            return ApiError::conflict(
+                "idempotency_in_progress",
+                "the first request with this Idempotency-Key is still running; retry shortly",
+            )
+            .into_response()
+        }
         Ok(Claim::Replay { status, body }) => {
             let mut r = Response::new(Body::from(body));
             *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

@@ -64,7 +64,14 @@ async fn embed_sealed(face: &FaceStack, vault: &Vault, id: &str, column: &str, s
 
 /// Finds the stale registrations and, unless `dry_run`, re-enrols or marks them;
 /// `progress(done, total)` is called after each re-enrolment attempt.
-pub async fn reenrol(store: &Store, vault: &Vault, face: &FaceStack, actor: &str, dry_run: bool, progress: impl Fn(usize, usize)) -> Result<ReenrolReport, ReenrolError> {
+pub async fn reenrol(
+    store: &Store,
+    vault: &Vault,
+    face: &FaceStack,
+    actor: &str,
+    dry_run: bool,
+    progress: impl Fn(usize, usize),
+) -> Result<ReenrolReport, ReenrolError> {
     let model = face.engine.template_model().to_string();
     let stale = store.stale_templates(&model).await?;
     let mut report = ReenrolReport { model: model.clone(), ..Default::default() };
@@ -82,9 +89,10 @@ pub async fn reenrol(store: &Store, vault: &Vault, face: &FaceStack, actor: &str
         let (doc_photo, live_photo) = store.registration_photos(&r.id).await?;
         let mut templates = Vec::new();
         let mut faceless = false;
-        for (has, photo, photo_col, template_col) in
-            [(r.has_doc_template, &doc_photo, "doc_photo_enc", "doc_template_enc"), (r.has_live_template, &live_photo, "live_photo_enc", "live_template_enc")]
-        {
+        for (has, photo, photo_col, template_col) in [
+            (r.has_doc_template, &doc_photo, "doc_photo_enc", "doc_template_enc"),
+            (r.has_live_template, &live_photo, "live_photo_enc", "live_template_enc"),
+        ] {
             let sealed = match (has, photo) {
                 (true, Some(p)) => match embed_sealed(face, vault, &r.id, photo_col, p).await? {
                     Some(t) => Some(vault.seal(&template_bytes(&t), &aad("registrations", template_col, &r.id))?),

@@ -46,14 +46,24 @@ fn full_flow(h: &Harness) {
     let l = h.call("POST", "/v1/subscribers/lookup", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": doc } })));
     assert_eq!((l.json["active"].as_i64(), l.json["sims"][0]["status"].as_str()), (Some(0), Some("terminated")));
     let row = h.rt.block_on(h.running.as_ref().unwrap().state.store.registration(&id, "default")).unwrap();
-    assert!(row.doc_photo_enc.is_none() && row.live_photo_enc.is_none() && row.live_template_enc.is_none() && row.doc_template_enc.is_none());
+    assert!(
+        row.doc_photo_enc.is_none() && row.live_photo_enc.is_none() && row.live_template_enc.is_none() && row.doc_template_enc.is_none()
+    );
 
     // The audit chain holds and records what happened, without personal data.
     let v = h.call("GET", "/v1/audit/verify", "auditor", None);
     assert_eq!(v.json["intact"], true, "{:?}", v.json);
     let ev = h.call("GET", "/v1/audit?limit=1000", "auditor", None);
     let text = ev.json.to_string();
-    for action in ["registration.created", "registration.captured", "registration.decided", "sim.activated", "subscriber.lookup", "sim.terminated", "biometrics.deleted"] {
+    for action in [
+        "registration.created",
+        "registration.captured",
+        "registration.decided",
+        "sim.activated",
+        "subscriber.lookup",
+        "sim.terminated",
+        "biometrics.deleted",
+    ] {
         assert!(text.contains(action), "audit lacks {action}");
     }
     assert!(!text.contains(&doc) && !text.contains("13900000001") && !text.contains("测试"), "personal data in the audit log");
@@ -115,7 +125,12 @@ fn operating_points_and_review() {
     let cid = s.json["id"].as_str().unwrap();
     let cancelled = h.call("POST", &format!("/v1/registrations/{cid}/cancel"), "clerk", None);
     assert_eq!((cancelled.status, cancelled.json["state"].as_str()), (200, Some("cancelled")));
-    let late = h.call("POST", &format!("/v1/registrations/{cid}/capture"), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    let late = h.call(
+        "POST",
+        &format!("/v1/registrations/{cid}/capture"),
+        "clerk",
+        Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })),
+    );
     assert_eq!((late.status, late.code()), (409, "capture_already_done"));
     assert_eq!(h.call("POST", &format!("/v1/registrations/{cid}/cancel"), "clerk", None).status, 409);
 
@@ -127,14 +142,25 @@ fn operating_points_and_review() {
     assert_eq!(case.status, 200);
     assert!(case.json["document_photo"].as_str().unwrap().len() > 1000 && case.json["live_photo"].as_str().unwrap().len() > 1000);
     let m = case.json["scores"]["match"].as_f64().unwrap();
-    assert!(m >= case.json["scores"]["default_threshold"].as_f64().unwrap() && m < case.json["scores"]["strict_threshold"].as_f64().unwrap());
+    assert!(
+        m >= case.json["scores"]["default_threshold"].as_f64().unwrap() && m < case.json["scores"]["strict_threshold"].as_f64().unwrap()
+    );
     assert_eq!(h.call("GET", &format!("/v1/reviews/{id}"), "other-reviewer", None).status, 404);
 
-    let no_comment = h.call("POST", &format!("/v1/reviews/{id}/decision"), "reviewer", Some(json!({ "decision": "approve", "comment": " " })));
+    let no_comment =
+        h.call("POST", &format!("/v1/reviews/{id}/decision"), "reviewer", Some(json!({ "decision": "approve", "comment": " " })));
     assert_eq!((no_comment.status, no_comment.code()), (422, "review_comment_required"));
-    let d = h.call("POST", &format!("/v1/reviews/{id}/decision"), "reviewer", Some(json!({ "decision": "approve", "comment": "same person, older photo" })));
+    let d = h.call(
+        "POST",
+        &format!("/v1/reviews/{id}/decision"),
+        "reviewer",
+        Some(json!({ "decision": "approve", "comment": "same person, older photo" })),
+    );
     assert_eq!((d.status, d.json["state"].as_str()), (200, Some("approved")), "{:?}", d.json);
-    assert_eq!(h.call("POST", &format!("/v1/reviews/{id}/decision"), "reviewer", Some(json!({ "decision": "reject", "comment": "x" }))).status, 409);
+    assert_eq!(
+        h.call("POST", &format!("/v1/reviews/{id}/decision"), "reviewer", Some(json!({ "decision": "reject", "comment": "x" }))).status,
+        409
+    );
     assert_eq!(h.activate("clerk", &id, 10).status, 200);
     let audit = h.call("GET", "/v1/audit?limit=1000", "auditor", None).json.to_string();
     assert!(audit.contains("biometrics.read") && audit.contains("review.decided"));
@@ -164,7 +190,10 @@ fn duplicate_face_goes_to_review_never_rejection() {
 fn roles_and_operator_isolation() {
     let Some(h) = Harness::sqlite() else { return };
     assert_eq!(h.raw("GET", "/v1/audit", None, "", b"", &[]).status, 401);
-    assert_eq!(h.raw("GET", "/v1/audit", Some("sk_0123456789abcdef_0123456789abcdef0123456789abcdef0123456789abcdef"), "", b"", &[]).status, 401);
+    assert_eq!(
+        h.raw("GET", "/v1/audit", Some("sk_0123456789abcdef_0123456789abcdef0123456789abcdef0123456789abcdef"), "", b"", &[]).status,
+        401
+    );
     assert_eq!(h.raw("GET", "/healthz", None, "", b"", &[]).status, 200);
     assert_eq!(h.call("GET", "/v1/audit", "clerk", None).status, 403, "a clerk cannot read the audit log");
     let a = h.start_registration("auditor", &resident_id(7), &h.photo("Hu_Jintao", 1));
@@ -181,7 +210,12 @@ fn roles_and_operator_isolation() {
     assert_eq!(h.activate("clerk", &id, 30).status, 200);
     assert_eq!(h.call("POST", "/v1/sims/+8613900000030/terminate", "other-clerk", None).status, 404);
     assert_eq!(h.call("POST", "/v1/sims/+8613900000030/terminate", "auditor", None).status, 403);
-    let l = h.call("POST", "/v1/subscribers/lookup", "other-clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": resident_id(7) } })));
+    let l = h.call(
+        "POST",
+        "/v1/subscribers/lookup",
+        "other-clerk",
+        Some(json!({ "document": { "type": "cn_resident_id", "number": resident_id(7) } })),
+    );
     assert_eq!(l.json["sims"].as_array().map(Vec::len), Some(0));
 
     // Keys: an admin creates one, it works, it is revoked, it stops working.
@@ -191,7 +225,11 @@ fn roles_and_operator_isolation() {
     assert_eq!(h.raw("GET", "/v1/audit/verify", Some(&token), "", b"", &[]).status, 200);
     let listed = h.call("GET", "/v1/admin/keys", "admin", None).json.to_string();
     assert!(!listed.contains(&token) && !listed.contains("argon2"), "secrets never listed");
-    assert_eq!(h.call("POST", "/v1/admin/keys", "admin", Some(json!({ "role": "clerk", "store": "other-store" }))).status, 404, "cannot mint keys for another operator");
+    assert_eq!(
+        h.call("POST", "/v1/admin/keys", "admin", Some(json!({ "role": "clerk", "store": "other-store" }))).status,
+        404,
+        "cannot mint keys for another operator"
+    );
     assert_eq!(h.call("POST", "/v1/admin/keys", "clerk", Some(json!({ "role": "admin" }))).status, 403);
     let kid = k.json["id"].as_str().unwrap();
     assert_eq!(h.call("POST", &format!("/v1/admin/keys/{kid}/revoke"), "admin", None).status, 200);
@@ -213,11 +251,27 @@ fn bad_input_gets_clear_4xx_and_the_server_stays_up() {
     check(post(b"{}", "application/json"), 422, "json_invalid");
     let photo = h.photo("Hu_Jintao", 1);
     let doc = json!({ "type": "cn_resident_id", "number": resident_id(8), "name": "测试", "expiry": "2040-01-01" });
-    check(post(json!({ "document": doc, "document_photo": photo, "extra": 1 }).to_string().as_bytes(), "application/json"), 422, "json_invalid");
+    check(
+        post(json!({ "document": doc, "document_photo": photo, "extra": 1 }).to_string().as_bytes(), "application/json"),
+        422,
+        "json_invalid",
+    );
     check(post(json!({ "document": doc, "document_photo": 42 }).to_string().as_bytes(), "application/json"), 422, "json_invalid");
-    check(post(json!({ "document": { "type": "driving_licence" }, "document_photo": photo }).to_string().as_bytes(), "application/json"), 422, "json_invalid");
-    check(post(json!({ "document": doc, "document_photo": "###" }).to_string().as_bytes(), "application/json"), 422, "image_base64_invalid");
-    check(post(json!({ "document": doc, "document_photo": "aGVsbG8gd29ybGQ=" }).to_string().as_bytes(), "application/json"), 422, "image_invalid");
+    check(
+        post(json!({ "document": { "type": "driving_licence" }, "document_photo": photo }).to_string().as_bytes(), "application/json"),
+        422,
+        "json_invalid",
+    );
+    check(
+        post(json!({ "document": doc, "document_photo": "###" }).to_string().as_bytes(), "application/json"),
+        422,
+        "image_base64_invalid",
+    );
+    check(
+        post(json!({ "document": doc, "document_photo": "aGVsbG8gd29ybGQ=" }).to_string().as_bytes(), "application/json"),
+        422,
+        "image_invalid",
+    );
     // A PNG header claiming 30000×30000 pixels: refused before any allocation.
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     png.extend_from_slice(&30000u32.to_be_bytes());
@@ -253,7 +307,11 @@ fn bad_input_gets_clear_4xx_and_the_server_stays_up() {
     let mut blank = Vec::new();
     image_png(&mut blank);
     let blank = base64::engine::general_purpose::STANDARD.encode(&blank);
-    check(post(json!({ "document": doc, "document_photo": blank }).to_string().as_bytes(), "application/json"), 422, "document_photo_no_face");
+    check(
+        post(json!({ "document": doc, "document_photo": blank }).to_string().as_bytes(), "application/json"),
+        422,
+        "document_photo_no_face",
+    );
 
     // Invalid documents: each failure its own code.
     let bad_id = h.start_registration("clerk", "110105199001010011", &photo);
@@ -262,14 +320,23 @@ fn bad_input_gets_clear_4xx_and_the_server_stays_up() {
     let expired = h.call("POST", "/v1/registrations", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": resident_id(8), "name": "测试", "expiry": "2020-01-01" }, "document_photo": photo })));
     assert_eq!(expired.json["error"]["reasons"][0]["code"], "document_expired");
     let td3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
-    let mrz = h.call("POST", "/v1/registrations", "clerk", Some(json!({ "document": { "type": "passport", "mrz": td3.replace("7408122", "7408123") }, "document_photo": photo })));
+    let mrz = h.call(
+        "POST",
+        "/v1/registrations",
+        "clerk",
+        Some(json!({ "document": { "type": "passport", "mrz": td3.replace("7408122", "7408123") }, "document_photo": photo })),
+    );
     assert_eq!(mrz.json["error"]["reasons"][0]["code"], "mrz_check_digit");
 
     // Capture: wrong nonce, no frames, then a replay after the decision.
     let s = h.start_registration("clerk", &resident_id(8), &photo);
     let id = s.json["id"].as_str().unwrap_or_else(|| panic!("start: {:?}", s.json)).to_string();
     let path = format!("/v1/registrations/{id}/capture");
-    check(h.call("POST", &path, "clerk", Some(json!({ "nonce": "0000", "frames": [h.photo("Hu_Jintao", 2)] }))), 422, "capture_nonce_invalid");
+    check(
+        h.call("POST", &path, "clerk", Some(json!({ "nonce": "0000", "frames": [h.photo("Hu_Jintao", 2)] }))),
+        422,
+        "capture_nonce_invalid",
+    );
     check(h.call("POST", &path, "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [] }))), 422, "frames_count");
     let body = json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 2)] });
     assert_eq!(h.call("POST", &path, "clerk", Some(body.clone())).status, 200);
@@ -277,8 +344,26 @@ fn bad_input_gets_clear_4xx_and_the_server_stays_up() {
     check(h.call("POST", "/v1/registrations/nope/capture", "clerk", Some(json!({ "nonce": "x", "frames": ["x"] }))), 404, "not_found");
 
     // SIM identifiers.
-    check(h.call("POST", &format!("/v1/registrations/{id}/activate"), "clerk", Some(json!({ "msisdn": "12345", "iccid": "89860012345678901238", "imsi": "460001234567801" }))), 422, "msisdn_invalid");
-    check(h.call("POST", &format!("/v1/registrations/{id}/activate"), "clerk", Some(json!({ "msisdn": "+8613800138000", "iccid": "89860012345678901239", "imsi": "460001234567801" }))), 422, "iccid_checksum");
+    check(
+        h.call(
+            "POST",
+            &format!("/v1/registrations/{id}/activate"),
+            "clerk",
+            Some(json!({ "msisdn": "12345", "iccid": "89860012345678901238", "imsi": "460001234567801" })),
+        ),
+        422,
+        "msisdn_invalid",
+    );
+    check(
+        h.call(
+            "POST",
+            &format!("/v1/registrations/{id}/activate"),
+            "clerk",
+            Some(json!({ "msisdn": "+8613800138000", "iccid": "89860012345678901239", "imsi": "460001234567801" })),
+        ),
+        422,
+        "iccid_checksum",
+    );
     check(h.call("POST", "/v1/sims/abc/terminate", "clerk", None), 422, "msisdn_invalid");
     check(h.call("GET", "/v1/nothing", "clerk", None), 404, "not_found");
     check(h.call("DELETE", "/v1/registrations", "clerk", None), 405, "method_not_allowed");
@@ -314,7 +399,13 @@ fn idempotency_key_replays_instead_of_acting_twice() {
     let again = h.call_with("POST", "/v1/registrations", "clerk", Some(body.clone()), &[("Idempotency-Key", "reg-9")]);
     assert_eq!((again.status, again.replayed), (201, true));
     assert_eq!(again.json["id"], first.json["id"], "the retry returns the first registration");
-    let other = h.call_with("POST", "/v1/registrations", "clerk", Some(json!({ "document": body["document"], "document_photo": h.photo("Hu_Jintao", 3) })), &[("Idempotency-Key", "reg-9")]);
+    let other = h.call_with(
+        "POST",
+        "/v1/registrations",
+        "clerk",
+        Some(json!({ "document": body["document"], "document_photo": h.photo("Hu_Jintao", 3) })),
+        &[("Idempotency-Key", "reg-9")],
+    );
     assert_eq!((other.status, other.code()), (422, "idempotency_key_reused"));
     // Keys are per API key: another clerk's "reg-9" is a new request.
     assert!(!h.call_with("POST", "/v1/registrations", "clerk2", Some(body), &[("Idempotency-Key", "reg-9")]).replayed);
@@ -328,7 +419,12 @@ fn idempotency_key_replays_instead_of_acting_twice() {
     let a1 = h.call_with("POST", &format!("/v1/registrations/{id}/activate"), "clerk", Some(sim(40)), &[("Idempotency-Key", "act-9")]);
     let a2 = h.call_with("POST", &format!("/v1/registrations/{id}/activate"), "clerk", Some(sim(40)), &[("Idempotency-Key", "act-9")]);
     assert_eq!((a1.status, a2.status, a2.replayed), (200, 200, true));
-    let l = h.call("POST", "/v1/subscribers/lookup", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": resident_id(9) } })));
+    let l = h.call(
+        "POST",
+        "/v1/subscribers/lookup",
+        "clerk",
+        Some(json!({ "document": { "type": "cn_resident_id", "number": resident_id(9) } })),
+    );
     assert_eq!(l.json["active"], 1, "one SIM, not two");
 }
 
@@ -348,10 +444,16 @@ fn sim_limit_holds_under_concurrency(h: &Harness) {
         })
         .collect();
     let results: Vec<(u16, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = ids.iter().enumerate().map(|(i, id)| scope.spawn(move || {
-            let a = h.activate(if i % 2 == 0 { "clerk" } else { "clerk2" }, id, 100 + i as u32);
-            (a.status, a.code().to_string())
-        })).collect();
+        let handles: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                scope.spawn(move || {
+                    let a = h.activate(if i % 2 == 0 { "clerk" } else { "clerk2" }, id, 100 + i as u32);
+                    (a.status, a.code().to_string())
+                })
+            })
+            .collect();
         handles.into_iter().map(|t| t.join().unwrap()).collect()
     });
     let ok = results.iter().filter(|r| r.0 == 200).count();
@@ -365,7 +467,8 @@ fn sim_limit_holds_under_concurrency(h: &Harness) {
     // Ending one SIM frees a slot for a still-approved registration.
     let active = l.json["sims"][0]["msisdn"].as_str().unwrap().to_string();
     assert_eq!(h.call("POST", &format!("/v1/sims/{active}/terminate"), "clerk", None).status, 200);
-    let waiting = ids.iter().find(|id| h.call("GET", &format!("/v1/registrations/{id}"), "clerk", None).json["state"] == "approved").unwrap();
+    let waiting =
+        ids.iter().find(|id| h.call("GET", &format!("/v1/registrations/{id}"), "clerk", None).json["state"] == "approved").unwrap();
     assert_eq!(h.activate("clerk", waiting, 199).status, 200);
     assert_eq!(h.call("GET", "/v1/audit/verify", "auditor", None).json["intact"], true);
 }
@@ -395,7 +498,11 @@ fn retention_purge_and_key_rotation() {
     let case = h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None);
     assert_eq!(case.status, 200, "{:?}", case.json);
     assert!(case.json["live_photo"].as_str().is_some());
-    assert_eq!(h.rt.block_on(simkyc_server::app::rotate_keys(&state.config)).unwrap(), n, "a second rotation reseals the same values again");
+    assert_eq!(
+        h.rt.block_on(simkyc_server::app::rotate_keys(&state.config)).unwrap(),
+        n,
+        "a second rotation reseals the same values again"
+    );
     // Purge everything older than now: photos go, the case stays readable without them.
     let purged = h.rt.block_on(state.store.purge_photos(simkyc_store::now_ms() + 1, "test")).unwrap();
     assert_eq!(purged, 1);
@@ -425,9 +532,16 @@ fn metrics_and_openapi() {
     for (method, path) in simkyc_server::app::ROUTES {
         let p = path.replace("{id}", "0000").replace("{msisdn}", "+8613900000999");
         let a = h.call(method, &p, "admin", if *method == "GET" { None } else { Some(json!({})) });
-        assert!(a.status != 405 && a.json["error"]["message"].as_str().is_none_or(|m| !m.starts_with("no such endpoint")), "{method} {path}: {a:?}");
+        assert!(
+            a.status != 405 && a.json["error"]["message"].as_str().is_none_or(|m| !m.starts_with("no such endpoint")),
+            "{method} {path}: {a:?}"
+        );
     }
-    assert_eq!(paths.len(), simkyc_server::app::ROUTES.iter().map(|r| r.1).collect::<std::collections::BTreeSet<_>>().len(), "openapi.json documents a path the router lacks");
+    assert_eq!(
+        paths.len(),
+        simkyc_server::app::ROUTES.iter().map(|r| r.1).collect::<std::collections::BTreeSet<_>>().len(),
+        "openapi.json documents a path the router lacks"
+    );
 }
 
 impl Harness {
@@ -437,7 +551,12 @@ impl Harness {
     }
 
     fn agent_get_text(&self, path: &str, who: &str) -> String {
-        ureq::get(&format!("{}{path}", self.base)).set("Authorization", &format!("Bearer {}", self.key(who))).call().unwrap().into_string().unwrap()
+        ureq::get(&format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {}", self.key(who)))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap()
     }
 }
 
@@ -463,38 +582,69 @@ fn liveness_lockout(h: &mut Harness) {
     }
     // Five failures within three minutes lock this device (key) out; another clerk is not affected.
     let s = h.start_registration("clerk", &resident_id(90), &h.photo("Hu_Jintao", 2));
-    let locked = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    let locked = h.call(
+        "POST",
+        &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()),
+        "clerk",
+        Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })),
+    );
     assert_eq!((locked.status, locked.code()), (429, "liveness_lockout"), "{:?}", locked.json);
     let (_, c) = h.register("clerk2", &resident_id(91), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
     assert_eq!(c.status, 200);
     // The lockout lives in the database: a restarted server (or a second one) still enforces it.
     h.restart();
     let s = h.start_registration("clerk", &resident_id(92), &h.photo("Hu_Jintao", 2));
-    let locked = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    let locked = h.call(
+        "POST",
+        &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()),
+        "clerk",
+        Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })),
+    );
     assert_eq!((locked.status, locked.code()), (429, "liveness_lockout"), "{:?}", locked.json);
-    let wait: u64 = locked.json["error"]["message"].as_str().unwrap().rsplit("resume in ").next().unwrap().trim_end_matches(" s").parse().unwrap();
+    let wait: u64 =
+        locked.json["error"]["message"].as_str().unwrap().rsplit("resume in ").next().unwrap().trim_end_matches(" s").parse().unwrap();
     assert!((1..=180).contains(&wait), "{wait}");
     // The failed attempt's frame is kept for review within the retention period.
-    let row = h.rt.block_on(h.running.as_ref().unwrap().state.store.registrations_in_state("default", simkyc_workflow::RegistrationState::Rejected, 10)).unwrap();
+    let row =
+        h.rt.block_on(h.running.as_ref().unwrap().state.store.registrations_in_state(
+            "default",
+            simkyc_workflow::RegistrationState::Rejected,
+            10,
+        ))
+        .unwrap();
     assert!(row.iter().all(|r| r.live_photo_enc.is_some()));
     // The retention task forgets failures once they are old; the device may capture again.
     let store = &h.running.as_ref().unwrap().state.store;
     assert!(h.rt.block_on(store.expire_liveness_failures(simkyc_store::now_ms() + 1)).unwrap() >= 5);
     let s = h.start_registration("clerk", &resident_id(93), &h.photo("Hu_Jintao", 2));
-    let again = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    let again = h.call(
+        "POST",
+        &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()),
+        "clerk",
+        Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })),
+    );
     assert_eq!((again.status, again.json["decision"].as_str()), (200, Some("rejected")), "decided, not locked out: {:?}", again.json);
 }
 
 #[test]
 fn a_store_can_override_the_operator_capture_mode() {
     let Some(h) = Harness::sqlite() else { return };
-    let mode_of_new = |who: &str| h.start_registration(who, &resident_id(95), &h.photo("Hu_Jintao", 2)).json["capture"]["mode"].as_str().map(str::to_string);
+    let mode_of_new = |who: &str| {
+        h.start_registration(who, &resident_id(95), &h.photo("Hu_Jintao", 2)).json["capture"]["mode"].as_str().map(str::to_string)
+    };
     assert_eq!(mode_of_new("clerk").as_deref(), Some("off"), "the operator's mode");
     let set = h.call("PUT", "/v1/admin/stores/default/capture-mode", "admin", Some(json!({ "capture_mode": "active" })));
     assert_eq!(set.status, 200, "{:?}", set.json);
     assert_eq!(mode_of_new("clerk").as_deref(), Some("active"));
-    assert_eq!(h.call("PUT", "/v1/admin/stores/default/capture-mode", "admin", Some(json!({ "capture_mode": "sometimes" }))).code(), "capture_mode_invalid");
-    assert_eq!(h.call("PUT", "/v1/admin/stores/other-store/capture-mode", "admin", Some(json!({ "capture_mode": "off" }))).status, 404, "not this operator's store");
+    assert_eq!(
+        h.call("PUT", "/v1/admin/stores/default/capture-mode", "admin", Some(json!({ "capture_mode": "sometimes" }))).code(),
+        "capture_mode_invalid"
+    );
+    assert_eq!(
+        h.call("PUT", "/v1/admin/stores/other-store/capture-mode", "admin", Some(json!({ "capture_mode": "off" }))).status,
+        404,
+        "not this operator's store"
+    );
     assert_eq!(h.call("PUT", "/v1/admin/stores/default/capture-mode", "clerk", Some(json!({ "capture_mode": "off" }))).status, 403);
     assert_eq!(h.call("PUT", "/v1/admin/stores/default/capture-mode", "admin", Some(json!({ "capture_mode": null }))).status, 200);
     assert_eq!(mode_of_new("clerk").as_deref(), Some("off"), "back to the operator's");
@@ -528,7 +678,11 @@ fn a_reply_sent_before_the_body_arrives_says_the_connection_closes() {
         let mut s = std::net::TcpStream::connect(h.base.trim_start_matches("http://")).unwrap();
         s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
         let key = h.keys.get(who).cloned().unwrap_or_else(|| "sk_nobody_x".into());
-        write!(s, "POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n").unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"
+        )
+        .unwrap();
         let head = read_response(&mut s).expect("a reply to the refused request");
         assert!(head.starts_with("http/1.1 4"), "{head}");
         let _ = s.write_all(b"{}");
@@ -538,7 +692,10 @@ fn a_reply_sent_before_the_body_arrives_says_the_connection_closes() {
         // Kept alive: the next request on this connection must be answered.
         let _ = write!(s, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
         let next = read_response(&mut s);
-        assert!(next.is_some_and(|n| n.starts_with("http/1.1 200")), "{path}: the server closed a connection it had not announced as closing ({head})");
+        assert!(
+            next.is_some_and(|n| n.starts_with("http/1.1 200")),
+            "{path}: the server closed a connection it had not announced as closing ({head})"
+        );
     }
     // Requests whose bodies were read (or that had none) keep the connection.
     let mut s = std::net::TcpStream::connect(h.base.trim_start_matches("http://")).unwrap();
@@ -593,8 +750,18 @@ fn templates_of_another_model(h: &Harness) {
     assert_eq!(h.activate("clerk", &second, 41).status, 200);
     let old = "dlib-resnet-v1+adaptation-4a4e181b3089";
     h.rt.block_on(async {
-        sqlx::query("UPDATE registrations SET template_model = $1 WHERE id = $2 OR id = $3").bind(old).bind(&first).bind(&second).execute(&state.store.pool).await.unwrap();
-        sqlx::query("UPDATE registrations SET doc_photo_enc = NULL, live_photo_enc = NULL WHERE id = $1").bind(&second).execute(&state.store.pool).await.unwrap();
+        sqlx::query("UPDATE registrations SET template_model = $1 WHERE id = $2 OR id = $3")
+            .bind(old)
+            .bind(&first)
+            .bind(&second)
+            .execute(&state.store.pool)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE registrations SET doc_photo_enc = NULL, live_photo_enc = NULL WHERE id = $1")
+            .bind(&second)
+            .execute(&state.store.pool)
+            .await
+            .unwrap();
     });
     // The same face under another identity: the old-model template is not searched.
     let (_, c) = h.register("clerk", &resident_id(42), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 5)]);
@@ -604,8 +771,19 @@ fn templates_of_another_model(h: &Harness) {
     // made again from the document photo instead of being compared across models.
     let s = h.start_registration("clerk", &resident_id(44), &h.photo("Hu_Jintao", 2));
     let sid = s.json["id"].as_str().unwrap().to_string();
-    h.rt.block_on(sqlx::query("UPDATE registrations SET template_model = $1, doc_template_enc = NULL WHERE id = $2").bind(old).bind(&sid).execute(&state.store.pool)).unwrap();
-    let c = h.call("POST", &format!("/v1/registrations/{sid}/capture"), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })));
+    h.rt.block_on(
+        sqlx::query("UPDATE registrations SET template_model = $1, doc_template_enc = NULL WHERE id = $2")
+            .bind(old)
+            .bind(&sid)
+            .execute(&state.store.pool),
+    )
+    .unwrap();
+    let c = h.call(
+        "POST",
+        &format!("/v1/registrations/{sid}/capture"),
+        "clerk",
+        Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })),
+    );
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
     let row = h.rt.block_on(state.store.registration(&sid, "default")).unwrap();
     assert_eq!(row.template_model.as_deref(), Some(model.as_str()));
@@ -615,7 +793,11 @@ fn templates_of_another_model(h: &Harness) {
     let run = |dry| h.rt.block_on(simkyc_server::reenrol::reenrol(&state.store, &vault, &state.face, "test", dry, |_, _| {})).unwrap();
     let dry = run(true);
     assert_eq!((dry.stale_by_model.get(old).copied(), dry.reenrollable, dry.without_photos, dry.reenrolled), (Some(2), 1, 1, 0));
-    assert_eq!(h.rt.block_on(state.store.registration(&first, "default")).unwrap().template_model.as_deref(), Some(old), "a dry run changes nothing");
+    assert_eq!(
+        h.rt.block_on(state.store.registration(&first, "default")).unwrap().template_model.as_deref(),
+        Some(old),
+        "a dry run changes nothing"
+    );
     let done = run(false);
     assert_eq!((done.reenrolled, done.marked, done.no_face), (1, 1, 0), "{done:?}");
     let a = h.rt.block_on(state.store.registration(&first, "default")).unwrap();

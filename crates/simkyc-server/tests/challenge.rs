@@ -53,7 +53,11 @@ fn natural_blinks_in_real_video_are_seen_at_the_consoles_blink_rate() {
     for (start, fps, blink_at, head_still) in [(9.7, 10, 10.3..=11.2, true), (9.7, 15, 10.3..=11.2, true), (0.8, 10, 1.3..=2.0, false)] {
         let dir = tempfile::tempdir().unwrap();
         let frames = clip_section(&ff, &clip, dir.path(), start, 2.0, fps);
-        let r = h.rt.block_on(face.analyze_challenge(frames.clone(), vec![Action::Blink])).unwrap().map_err(|(i, e)| format!("frame {i}: {e}")).unwrap();
+        let r =
+            h.rt.block_on(face.analyze_challenge(frames.clone(), vec![Action::Blink]))
+                .unwrap()
+                .map_err(|(i, e)| format!("frame {i}: {e}"))
+                .unwrap();
         let ears: Vec<f32> = r.signals.iter().map(|s| s.map(|s| s.ear).unwrap_or(f32::NAN)).collect();
         assert!(ears.iter().all(|e| e.is_finite()), "tracked throughout: {ears:?}");
         let at = r.verdict.unwrap_or_else(|e| panic!("blink from {start} s at {fps} fps not seen: {e}; {ears:?}"));
@@ -79,14 +83,19 @@ fn challenge_actions_are_seen_in_real_frames_and_order_matters() {
     let face = &h.running.as_ref().unwrap().state.face;
     let run = |actions: Vec<Action>| {
         let started = std::time::Instant::now();
-        let r = h.rt.block_on(face.analyze_challenge(frames.clone(), actions)).unwrap().map_err(|(i, e)| format!("frame {i}: {e}")).unwrap();
+        let r =
+            h.rt.block_on(face.analyze_challenge(frames.clone(), actions)).unwrap().map_err(|(i, e)| format!("frame {i}: {e}")).unwrap();
         (r, started.elapsed())
     };
     let (ok, took) = run(vec![Action::TurnLeft, Action::TurnRight]);
     assert_eq!(ok.signals.iter().filter(|s| s.is_some()).count(), frames.len(), "the face is tracked in every frame");
     let seen = ok.verdict.clone().unwrap_or_else(|e| panic!("turn left then right not seen: {e}; signals {:?}", ok.signals));
     assert!(seen[0] < seen[1]);
-    eprintln!("challenge over {} real frames analysed in {:.0} ms (turns seen at frames {seen:?})", frames.len(), took.as_secs_f64() * 1000.0);
+    eprintln!(
+        "challenge over {} real frames analysed in {:.0} ms (turns seen at frames {seen:?})",
+        frames.len(),
+        took.as_secs_f64() * 1000.0
+    );
     assert_eq!(run(vec![Action::TurnRight, Action::TurnLeft]).0.verdict, Err(ChallengeFailure::OutOfOrder));
     assert_eq!(run(vec![Action::TurnLeft, Action::OpenMouth]).0.verdict, Err(ChallengeFailure::Missing(Action::OpenMouth)));
 }
@@ -123,7 +132,12 @@ fn active_mode_issues_a_challenge_and_refuses_a_still_picture() {
     let key_id = simkyc_server::auth::key_id_of(h.key("clerk")).unwrap().to_string();
     assert_eq!(h.rt.block_on(state.store.liveness_failures_since(&key_id, 0)).unwrap().len(), 1);
     // The nonce is single-use: the same capture again is refused.
-    let again = h.call("POST", &path, "clerk", Some(json!({ "nonce": cap["nonce"], "frames": (0..12).map(|_| b64(&frames[2])).collect::<Vec<_>>() })));
+    let again = h.call(
+        "POST",
+        &path,
+        "clerk",
+        Some(json!({ "nonce": cap["nonce"], "frames": (0..12).map(|_| b64(&frames[2])).collect::<Vec<_>>() })),
+    );
     assert_eq!((again.status, again.code()), (409, "capture_already_done"));
 }
 
@@ -138,7 +152,12 @@ fn an_expired_challenge_is_refused() {
     let s = h.start_registration("clerk", &resident_id(301), &h.photo("Hu_Jintao", 2));
     assert_eq!(s.json["capture"]["mode"], "active", "{:?}", s.json);
     let frames: Vec<String> = (0..10).map(|_| h.photo("Hu_Jintao", 4)).collect();
-    let c = h.call("POST", &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()), "clerk", Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": frames })));
+    let c = h.call(
+        "POST",
+        &format!("/v1/registrations/{}/capture", s.json["id"].as_str().unwrap()),
+        "clerk",
+        Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": frames })),
+    );
     assert_eq!((c.status, c.code()), (409, "capture_expired"), "{:?}", c.json);
 }
 
@@ -163,4 +182,3 @@ fn the_operator_chooses_which_actions_a_challenge_may_ask_for() {
         assert!(e.to_string().contains("challenge_actions"), "{e}");
     }
 }
-

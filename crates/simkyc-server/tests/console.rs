@@ -50,9 +50,26 @@ fn message_files_cover_every_text_in_both_languages() {
     assert!(missing.is_empty(), "keys used but not in the message files: {missing:?}");
     // Every reason code the service can give has a translation.
     for code in [
-        "face_mismatch", "face_match_uncertain", "face_match_unavailable", "duplicate_face", "sim_limit_reached", "live_no_face", "live_multiple_faces",
-        "live_face_too_small", "live_face_cut_off", "live_faces_differ", "document_expired", "id_checksum", "id_province_unknown", "mrz_check_digit",
-        "live_blurry", "live_underexposed", "live_overexposed", "live_pose", "liveness_failed", "challenge_failed",
+        "face_mismatch",
+        "face_match_uncertain",
+        "face_match_unavailable",
+        "duplicate_face",
+        "sim_limit_reached",
+        "live_no_face",
+        "live_multiple_faces",
+        "live_face_too_small",
+        "live_face_cut_off",
+        "live_faces_differ",
+        "document_expired",
+        "id_checksum",
+        "id_province_unknown",
+        "mrz_check_digit",
+        "live_blurry",
+        "live_underexposed",
+        "live_overexposed",
+        "live_pose",
+        "liveness_failed",
+        "challenge_failed",
     ] {
         assert!(zh.contains(&format!("reason.{code}")), "no message for reason {code}");
     }

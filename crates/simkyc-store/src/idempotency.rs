@@ -66,7 +66,11 @@ impl Store {
 
     /// Releases a claim whose request failed on the server side, so a retry can act.
     pub async fn idempotency_release(&self, key_id: &str, idem_key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM idempotency WHERE key_id = $1 AND idem_key = $2 AND status = 0").bind(key_id).bind(idem_key).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM idempotency WHERE key_id = $1 AND idem_key = $2 AND status = 0")
+            .bind(key_id)
+            .bind(idem_key)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

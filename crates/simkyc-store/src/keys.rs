@@ -52,7 +52,12 @@ impl Store {
     /// Keys of an operator (all operators when `None`).
     pub async fn api_keys(&self, operator_id: Option<&str>) -> Result<Vec<ApiKeyRow>> {
         let rows = match operator_id {
-            Some(op) => sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE operator_id = $1 ORDER BY created_at")).bind(op).fetch_all(&self.pool).await?,
+            Some(op) => {
+                sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE operator_id = $1 ORDER BY created_at"))
+                    .bind(op)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
             None => sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at")).fetch_all(&self.pool).await?,
         };
         rows.iter().map(key).collect()
@@ -61,24 +66,35 @@ impl Store {
 
 impl WriteTx {
     /// Stores a new key for a store (its operator is the store's).
-    pub async fn create_api_key(&mut self, actor: &str, id: &str, secret_hash: &str, role: &str, store_id: &str, label: &str) -> Result<ApiKeyRow> {
+    pub async fn create_api_key(
+        &mut self,
+        actor: &str,
+        id: &str,
+        secret_hash: &str,
+        role: &str,
+        store_id: &str,
+        label: &str,
+    ) -> Result<ApiKeyRow> {
         let st = sqlx::query("SELECT operator_id FROM stores WHERE id = $1")
             .bind(store_id)
             .fetch_optional(&mut *self.tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("store {store_id}")))?;
         let operator_id: String = get(&st, "operator_id")?;
-        sqlx::query("INSERT INTO api_keys (id, secret_hash, role, operator_id, store_id, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(id)
-            .bind(secret_hash)
-            .bind(role)
-            .bind(&operator_id)
-            .bind(store_id)
-            .bind(label)
-            .bind(self.now)
-            .execute(&mut *self.tx)
+        sqlx::query(
+            "INSERT INTO api_keys (id, secret_hash, role, operator_id, store_id, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(secret_hash)
+        .bind(role)
+        .bind(&operator_id)
+        .bind(store_id)
+        .bind(label)
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        self.audit(Some(&operator_id), actor, "key.created", &format!("key:{id}"), serde_json::json!({ "role": role, "store": store_id }))
             .await?;
-        self.audit(Some(&operator_id), actor, "key.created", &format!("key:{id}"), serde_json::json!({ "role": role, "store": store_id })).await?;
         Ok(ApiKeyRow {
             id: id.into(),
             secret_hash: secret_hash.into(),

@@ -20,10 +20,10 @@ pub mod reenrol;
 
 pub use audit_log::AuditEventRow;
 pub use keys::ApiKeyRow;
+pub use lockout::KEEP_MS as LIVENESS_FAILURES_KEEP_MS;
 pub use org::{OperatorRow, StoreRow};
 pub use registrations::{GalleryEntry, NewRegistration, RegistrationRow, Verdict};
 pub use sims::{SimRow, Termination};
-pub use lockout::KEEP_MS as LIVENESS_FAILURES_KEEP_MS;
 pub use write::WriteTx;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

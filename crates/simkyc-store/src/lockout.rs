@@ -10,7 +10,11 @@ pub const KEEP_MS: i64 = 24 * 3600 * 1000;
 impl WriteTx {
     /// Records a failed liveness check by this key at the transaction's time.
     pub async fn record_liveness_failure(&mut self, key_id: &str) -> Result<()> {
-        sqlx::query("INSERT INTO liveness_failures (key_id, at_ms) VALUES ($1, $2)").bind(key_id).bind(self.now).execute(&mut *self.tx).await?;
+        sqlx::query("INSERT INTO liveness_failures (key_id, at_ms) VALUES ($1, $2)")
+            .bind(key_id)
+            .bind(self.now)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 }

@@ -38,7 +38,8 @@ impl Store {
         .await?
         .rows_affected();
         if photos + templates > 0 {
-            let details = serde_json::json!({ "registrations": photos, "unenrolled_templates": templates, "cutoff": crate::rfc3339(cutoff_ms) });
+            let details =
+                serde_json::json!({ "registrations": photos, "unenrolled_templates": templates, "cutoff": crate::rfc3339(cutoff_ms) });
             w.audit(None, actor, "photos.purged", "registrations", details).await?;
             w.commit().await?;
         }
@@ -47,7 +48,11 @@ impl Store {
 
     /// Re-encrypts every encrypted value with `reseal(aad, envelope)`, in batches, one
     /// transaction per row so a long rotation never holds the database. Returns values changed.
-    pub async fn reseal_all(&self, actor: &str, mut reseal: impl FnMut(&[u8], &[u8]) -> std::result::Result<Option<Vec<u8>>, String>) -> Result<u64> {
+    pub async fn reseal_all(
+        &self,
+        actor: &str,
+        mut reseal: impl FnMut(&[u8], &[u8]) -> std::result::Result<Option<Vec<u8>>, String>,
+    ) -> Result<u64> {
         let mut changed = 0u64;
         for &(table, pk, col) in ENCRYPTED_COLUMNS {
             let rows = sqlx::query(&format!("SELECT {pk} AS pk FROM {table} WHERE {col} IS NOT NULL")).fetch_all(&self.pool).await?;
@@ -59,7 +64,11 @@ impl Store {
                 let aad = crate::aad(table, col, &id);
                 match reseal(&aad, &value).map_err(|e| crate::StoreError::Corrupt(format!("{table}.{col} of {id}: {e}")))? {
                     Some(new) => {
-                        sqlx::query(&format!("UPDATE {table} SET {col} = $1 WHERE {pk} = $2")).bind(new).bind(&id).execute(&mut *w.tx).await?;
+                        sqlx::query(&format!("UPDATE {table} SET {col} = $1 WHERE {pk} = $2"))
+                            .bind(new)
+                            .bind(&id)
+                            .execute(&mut *w.tx)
+                            .await?;
                         w.tx.commit().await?;
                         changed += 1;
                     }

@@ -58,7 +58,12 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("store {id}")))?;
-        Ok(StoreRow { id: get(&r, "id")?, operator_id: get(&r, "operator_id")?, name: get(&r, "name")?, capture_mode: get(&r, "capture_mode")? })
+        Ok(StoreRow {
+            id: get(&r, "id")?,
+            operator_id: get(&r, "operator_id")?,
+            name: get(&r, "name")?,
+            capture_mode: get(&r, "capture_mode")?,
+        })
     }
 
     /// Creates the `default` operator and its `default` store when the database has no operator,
@@ -95,7 +100,14 @@ impl WriteTx {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!("operator {id} already exists")));
         }
-        self.audit(Some(id), actor, "operator.created", &format!("operator:{id}"), serde_json::json!({ "sim_limit": sim_limit, "liveness_mode": liveness_mode })).await
+        self.audit(
+            Some(id),
+            actor,
+            "operator.created",
+            &format!("operator:{id}"),
+            serde_json::json!({ "sim_limit": sim_limit, "liveness_mode": liveness_mode }),
+        )
+        .await
     }
 
     /// Creates a store of an operator.
@@ -107,13 +119,14 @@ impl WriteTx {
         if get::<i64>(&op, "n")? == 0 {
             return Err(StoreError::NotFound(format!("operator {operator_id}")));
         }
-        let done = sqlx::query("INSERT INTO stores (id, operator_id, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
-            .bind(id)
-            .bind(operator_id)
-            .bind(name)
-            .bind(self.now)
-            .execute(&mut *self.tx)
-            .await?;
+        let done =
+            sqlx::query("INSERT INTO stores (id, operator_id, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
+                .bind(id)
+                .bind(operator_id)
+                .bind(name)
+                .bind(self.now)
+                .execute(&mut *self.tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict(format!("store {id} already exists")));
         }
@@ -131,7 +144,14 @@ impl WriteTx {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("store {store_id}")));
         }
-        self.audit(Some(operator_id), actor, "store.capture_mode_changed", &format!("store:{store_id}"), serde_json::json!({ "capture_mode": mode })).await
+        self.audit(
+            Some(operator_id),
+            actor,
+            "store.capture_mode_changed",
+            &format!("store:{store_id}"),
+            serde_json::json!({ "capture_mode": mode }),
+        )
+        .await
     }
 
     /// Changes an operator's policy settings.
@@ -145,6 +165,13 @@ impl WriteTx {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("operator {id}")));
         }
-        self.audit(Some(id), actor, "operator.settings_changed", &format!("operator:{id}"), serde_json::json!({ "sim_limit": sim_limit, "liveness_mode": liveness_mode })).await
+        self.audit(
+            Some(id),
+            actor,
+            "operator.settings_changed",
+            &format!("operator:{id}"),
+            serde_json::json!({ "sim_limit": sim_limit, "liveness_mode": liveness_mode }),
+        )
+        .await
     }
 }

@@ -83,7 +83,14 @@ impl WriteTx {
     /// Replaces the templates of a registration still on model `from` with ones made by `model`
     /// (a template the registration does not hold stays absent). Returns false, changing nothing,
     /// when the registration moved on meanwhile (another model, or its templates deleted).
-    pub async fn reenrol(&mut self, actor: &str, s: &StaleTemplates, model: &str, doc: Option<Vec<u8>>, live: Option<Vec<u8>>) -> Result<bool> {
+    pub async fn reenrol(
+        &mut self,
+        actor: &str,
+        s: &StaleTemplates,
+        model: &str,
+        doc: Option<Vec<u8>>,
+        live: Option<Vec<u8>>,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE registrations SET doc_template_enc = CASE WHEN doc_template_enc IS NULL THEN NULL ELSE $1 END, \
              live_template_enc = CASE WHEN live_template_enc IS NULL THEN NULL ELSE $2 END, template_model = $3, recapture_needed = 0, updated_at = $4 \
@@ -110,7 +117,11 @@ impl WriteTx {
     /// needing a new live capture. Its old templates stay (they are never compared with the new
     /// model's) until its SIMs end or the operator returns to the old model.
     pub async fn mark_recapture(&mut self, actor: &str, s: &StaleTemplates) -> Result<()> {
-        sqlx::query("UPDATE registrations SET recapture_needed = 1, updated_at = $1 WHERE id = $2").bind(self.now).bind(&s.id).execute(&mut *self.tx).await?;
+        sqlx::query("UPDATE registrations SET recapture_needed = 1, updated_at = $1 WHERE id = $2")
+            .bind(self.now)
+            .bind(&s.id)
+            .execute(&mut *self.tx)
+            .await?;
         let details = serde_json::json!({ "template_model": s.template_model });
         self.audit(Some(&s.operator_id), actor, "registration.recapture_needed", &format!("registration:{}", s.id), details).await
     }

@@ -197,12 +197,13 @@ impl Store {
 
     /// Registrations of an operator in one state, oldest first.
     pub async fn registrations_in_state(&self, operator_id: &str, state: RegistrationState, limit: i64) -> Result<Vec<RegistrationRow>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM registrations WHERE operator_id = $1 AND state = $2 ORDER BY created_at LIMIT $3"))
-            .bind(operator_id)
-            .bind(state.as_str())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM registrations WHERE operator_id = $1 AND state = $2 ORDER BY created_at LIMIT $3"))
+                .bind(operator_id)
+                .bind(state.as_str())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(registration).collect()
     }
 
@@ -218,7 +219,14 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok(GalleryEntry { registration_id: get(r, "id")?, doc_type: get(r, "doc_type")?, doc_number: get(r, "doc_number")?, template_enc: get(r, "live_template_enc")? }))
+            .map(|r| {
+                Ok(GalleryEntry {
+                    registration_id: get(r, "id")?,
+                    doc_type: get(r, "doc_type")?,
+                    doc_number: get(r, "doc_number")?,
+                    template_enc: get(r, "live_template_enc")?,
+                })
+            })
             .collect()
     }
 
@@ -328,16 +336,34 @@ impl WriteTx {
         }
         let row = sqlx::query("SELECT capture_attempts FROM registrations WHERE id = $1").bind(id).fetch_one(&mut *self.tx).await?;
         let attempts: i64 = get(&row, "capture_attempts")?;
-        self.audit(Some(operator_id), actor, "registration.capture_retry", &format!("registration:{id}"), serde_json::json!({ "reasons": codes, "attempt": attempts }))
-            .await?;
+        self.audit(
+            Some(operator_id),
+            actor,
+            "registration.capture_retry",
+            &format!("registration:{id}"),
+            serde_json::json!({ "reasons": codes, "attempt": attempts }),
+        )
+        .await?;
         Ok(attempts)
     }
 
     /// A reviewer's decision on a case in review.
-    pub async fn decide_review(&mut self, id: &str, operator_id: &str, reviewer: &str, approve: bool, comment: &str) -> Result<RegistrationState> {
+    pub async fn decide_review(
+        &mut self,
+        id: &str,
+        operator_id: &str,
+        reviewer: &str,
+        approve: bool,
+        comment: &str,
+    ) -> Result<RegistrationState> {
         let to = if approve { RegistrationState::Approved } else { RegistrationState::Rejected };
         self.move_state(id, operator_id, &[RegistrationState::Review], to).await?;
-        sqlx::query("UPDATE registrations SET review_comment = $1, reviewed_by = $2 WHERE id = $3").bind(comment).bind(reviewer).bind(id).execute(&mut *self.tx).await?;
+        sqlx::query("UPDATE registrations SET review_comment = $1, reviewed_by = $2 WHERE id = $3")
+            .bind(comment)
+            .bind(reviewer)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
         let details = serde_json::json!({ "decision": to.as_str() });
         self.audit(Some(operator_id), reviewer, "review.decided", &format!("registration:{id}"), details).await?;
         Ok(to)
@@ -356,7 +382,10 @@ impl WriteTx {
         let reg = sqlx::query("SELECT doc_type, doc_number FROM registrations WHERE id = $1").bind(id).fetch_one(&mut *self.tx).await?;
         let (doc_type, doc_number): (String, String) = (get(&reg, "doc_type")?, get(&reg, "doc_number")?);
         for (col, value) in [("msisdn", &sim.msisdn), ("iccid", &sim.iccid), ("imsi", &sim.imsi)] {
-            let taken = sqlx::query(&format!("SELECT COUNT(*) AS n FROM sims WHERE {col} = $1 AND status = 'active'")).bind(value).fetch_one(&mut *self.tx).await?;
+            let taken = sqlx::query(&format!("SELECT COUNT(*) AS n FROM sims WHERE {col} = $1 AND status = 'active'"))
+                .bind(value)
+                .fetch_one(&mut *self.tx)
+                .await?;
             if get::<i64>(&taken, "n")? > 0 {
                 return Err(StoreError::Conflict(format!("{col}_in_use: this {} is already active on another SIM", col.to_uppercase())));
             }
@@ -382,7 +411,9 @@ impl WriteTx {
         .execute(&mut *self.tx)
         .await?;
         if counted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!("sim_limit_reached: this document already holds {sim_limit} active SIM(s), the operator's limit")));
+            return Err(StoreError::Conflict(format!(
+                "sim_limit_reached: this document already holds {sim_limit} active SIM(s), the operator's limit"
+            )));
         }
         let sub = sqlx::query("SELECT id FROM subscribers WHERE operator_id = $1 AND doc_type = $2 AND doc_number = $3")
             .bind(operator_id)

@@ -45,7 +45,11 @@ pub async fn migrate(store: &Store) -> Result<()> {
         for stmt in statements(&dialect(sql, store.backend)) {
             sqlx::query(&stmt).execute(&mut *tx).await?;
         }
-        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)").bind(version).bind(crate::now_ms()).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(version)
+            .bind(crate::now_ms())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
     }
     Ok(())

@@ -86,11 +86,28 @@ impl WriteTx {
             .await?
             .ok_or_else(|| StoreError::NotFound("active SIM with this number".into()))?;
         let s = sim(&row)?;
-        sqlx::query("UPDATE sims SET status = 'terminated', terminated_at = $1 WHERE id = $2").bind(self.now).bind(&s.id).execute(&mut *self.tx).await?;
-        sqlx::query("UPDATE subscribers SET active_sims = active_sims - 1 WHERE id = $1 AND active_sims > 0").bind(&s.subscriber_id).execute(&mut *self.tx).await?;
-        let sub = sqlx::query("SELECT doc_type, doc_number, active_sims FROM subscribers WHERE id = $1").bind(&s.subscriber_id).fetch_one(&mut *self.tx).await?;
+        sqlx::query("UPDATE sims SET status = 'terminated', terminated_at = $1 WHERE id = $2")
+            .bind(self.now)
+            .bind(&s.id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("UPDATE subscribers SET active_sims = active_sims - 1 WHERE id = $1 AND active_sims > 0")
+            .bind(&s.subscriber_id)
+            .execute(&mut *self.tx)
+            .await?;
+        let sub = sqlx::query("SELECT doc_type, doc_number, active_sims FROM subscribers WHERE id = $1")
+            .bind(&s.subscriber_id)
+            .fetch_one(&mut *self.tx)
+            .await?;
         let remaining: i64 = get(&sub, "active_sims")?;
-        self.audit(Some(operator_id), actor, "sim.terminated", &format!("sim:{}", s.id), serde_json::json!({ "subscriber": s.subscriber_id })).await?;
+        self.audit(
+            Some(operator_id),
+            actor,
+            "sim.terminated",
+            &format!("sim:{}", s.id),
+            serde_json::json!({ "subscriber": s.subscriber_id }),
+        )
+        .await?;
         let mut deleted = false;
         if remaining == 0 {
             let wiped = sqlx::query(

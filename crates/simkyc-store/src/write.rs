@@ -36,8 +36,21 @@ pub(crate) async fn read_head<'e>(db: impl sqlx::Executor<'e, Database = Any>) -
 impl WriteTx {
     /// Appends an audit event. `details` must hold no personal data or image bytes, and only
     /// strings, integers, booleans, lists and objects (no floats), so it re-reads exactly.
-    pub async fn audit(&mut self, operator_id: Option<&str>, actor: &str, action: &str, subject: &str, details: serde_json::Value) -> Result<()> {
-        let body = EventBody { at: rfc3339(self.now), actor: actor.to_string(), action: action.to_string(), subject: subject.to_string(), details };
+    pub async fn audit(
+        &mut self,
+        operator_id: Option<&str>,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        let body = EventBody {
+            at: rfc3339(self.now),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            subject: subject.to_string(),
+            details,
+        };
         let e = self.chain.append(body);
         sqlx::query(
             "INSERT INTO audit_events (seq, operator_id, at, actor, action, subject, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -1,8 +1,8 @@
 //! Small helpers to assemble an ONNX graph: nodes, initialisers, attributes.
 
 use tract_onnx::pb::{
-    attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension::Value as DimValue, type_proto, AttributeProto, NodeProto,
-    TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension::Value as DimValue, type_proto, AttributeProto,
+    NodeProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
 /// An ONNX graph under construction.
@@ -33,7 +33,13 @@ pub fn value_info(name: &str, dims: &[usize]) -> ValueInfoProto {
             value: Some(type_proto::Value::TensorType(type_proto::Tensor {
                 elem_type: DataType::Float as i32,
                 shape: Some(TensorShapeProto {
-                    dim: dims.iter().map(|&d| tract_onnx::pb::tensor_shape_proto::Dimension { value: Some(DimValue::DimValue(d as i64)), ..Default::default() }).collect(),
+                    dim: dims
+                        .iter()
+                        .map(|&d| tract_onnx::pb::tensor_shape_proto::Dimension {
+                            value: Some(DimValue::DimValue(d as i64)),
+                            ..Default::default()
+                        })
+                        .collect(),
                 }),
             })),
             ..Default::default()

@@ -13,9 +13,49 @@ use crate::TfjsError;
 
 /// Every TF op the importer maps.
 pub const SUPPORTED_OPS: &[&str] = &[
-    "Placeholder", "Const", "Identity", "StopGradient", "Snapshot", "Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative", "MaxPool",
-    "AvgPool", "Pad", "PadV2", "Add", "AddV2", "BiasAdd", "Sub", "Mul", "RealDiv", "Maximum", "Minimum", "Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "Abs", "Neg", "Exp",
-    "Sqrt", "Rsqrt", "Square", "Prelu", "LeakyRelu", "Reshape", "Squeeze", "ConcatV2", "Mean", "Sum", "Max", "MatMul", "_FusedMatMul", "Softmax",
+    "Placeholder",
+    "Const",
+    "Identity",
+    "StopGradient",
+    "Snapshot",
+    "Conv2D",
+    "_FusedConv2D",
+    "DepthwiseConv2dNative",
+    "FusedDepthwiseConv2dNative",
+    "MaxPool",
+    "AvgPool",
+    "Pad",
+    "PadV2",
+    "Add",
+    "AddV2",
+    "BiasAdd",
+    "Sub",
+    "Mul",
+    "RealDiv",
+    "Maximum",
+    "Minimum",
+    "Relu",
+    "Relu6",
+    "Elu",
+    "Sigmoid",
+    "Tanh",
+    "Abs",
+    "Neg",
+    "Exp",
+    "Sqrt",
+    "Rsqrt",
+    "Square",
+    "Prelu",
+    "LeakyRelu",
+    "Reshape",
+    "Squeeze",
+    "ConcatV2",
+    "Mean",
+    "Sum",
+    "Max",
+    "MatMul",
+    "_FusedMatMul",
+    "Softmax",
 ];
 
 /// A converted model and its interface.
@@ -213,7 +253,8 @@ impl Ctx {
         let x = self.val(&ins[0].0)?;
         let x = self.in_nchw(x);
         let f = self.konst(&ins[1].0)?;
-        let [kh, kw, ci, co]: [usize; 4] = f.shape.clone().try_into().map_err(|_| graph_err(format!("{}: filter shape {:?}", node.name, f.shape)))?;
+        let [kh, kw, ci, co]: [usize; 4] =
+            f.shape.clone().try_into().map_err(|_| graph_err(format!("{}: filter shape {:?}", node.name, f.shape)))?;
         let fd = f.f32s();
         let (w_dims, w, group, out_c) = if depthwise {
             let mut w = vec![0f32; fd.len()];
@@ -265,7 +306,18 @@ impl Ctx {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn padding(&self, node: &Node, h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw: usize, dh: usize, dw: usize) -> Result<(usize, usize, Vec<i64>), TfjsError> {
+    fn padding(
+        &self,
+        node: &Node,
+        h: usize,
+        w: usize,
+        kh: usize,
+        kw: usize,
+        sh: usize,
+        sw: usize,
+        dh: usize,
+        dw: usize,
+    ) -> Result<(usize, usize, Vec<i64>), TfjsError> {
         match node.attr_str("padding").as_deref() {
             Some("SAME") => {
                 let (oh, t, b) = same_pad(h, kh, sh, dh);
@@ -354,7 +406,9 @@ impl Ctx {
                 let cn = self.const_for(&c, v.nchw)?;
                 (cn, v.name.clone(), broadcast(&c.shape, &v.shape), v.nchw)
             }
-            (Entry::Const(_), Entry::Const(_)) => return Err(TfjsError::Unsupported(format!("{} on two constants ({})", node.op, node.name))),
+            (Entry::Const(_), Entry::Const(_)) => {
+                return Err(TfjsError::Unsupported(format!("{} on two constants ({})", node.op, node.name)))
+            }
         };
         let y = self.b.op(op, &[&an, &bn], vec![]);
         self.set(node, Val { name: y, shape, nchw });
@@ -373,7 +427,9 @@ impl Ctx {
                 self.set(node, x);
                 return Ok(());
             }
-            "Relu" | "Relu6" | "Elu" | "Sigmoid" | "Tanh" | "LeakyRelu" => return self.activation(x, &node.op, node, None).map(|v| self.set(node, v)),
+            "Relu" | "Relu6" | "Elu" | "Sigmoid" | "Tanh" | "LeakyRelu" => {
+                return self.activation(x, &node.op, node, None).map(|v| self.set(node, v))
+            }
             other => {
                 let onnx = match other {
                     "Abs" => "Abs",
@@ -451,18 +507,18 @@ impl Ctx {
         let rank = x.shape.len() as i64;
         let axes: Vec<i64> = self.konst(&ins[1].0)?.i64s().into_iter().map(|a| if a < 0 { a + rank } else { a }).collect();
         let keep = node.attr_bool("keep_dims");
-        let shape: Vec<usize> = x
-            .shape
-            .iter()
-            .enumerate()
-            .filter_map(|(a, &d)| if axes.contains(&(a as i64)) { keep.then_some(1) } else { Some(d) })
-            .collect();
+        let shape: Vec<usize> =
+            x.shape.iter().enumerate().filter_map(|(a, &d)| if axes.contains(&(a as i64)) { keep.then_some(1) } else { Some(d) }).collect();
         let y = match node.op.as_str() {
             "Sum" => {
                 let an = self.b.i64s("axes", &axes);
                 self.b.op("ReduceSum", &[&x.name, &an], vec![int("keepdims", keep as i64)])
             }
-            op => self.b.op(if op == "Mean" { "ReduceMean" } else { "ReduceMax" }, &[&x.name], vec![ints("axes", &axes), int("keepdims", keep as i64)]),
+            op => self.b.op(
+                if op == "Mean" { "ReduceMean" } else { "ReduceMax" },
+                &[&x.name],
+                vec![ints("axes", &axes), int("keepdims", keep as i64)],
+            ),
         };
         self.set(node, Val { name: y, shape, nchw: false });
         Ok(())
@@ -559,7 +615,8 @@ pub fn convert(model_json: &str, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
                 ctx.set(node, Val { name: node.name.clone(), shape, nchw: false });
             }
             "Const" => {
-                let c = weights.get(&node.name).cloned().ok_or_else(|| TfjsError::Weights(format!("no weight for constant {}", node.name)))?;
+                let c =
+                    weights.get(&node.name).cloned().ok_or_else(|| TfjsError::Weights(format!("no weight for constant {}", node.name)))?;
                 ctx.env.insert(node.name.clone(), Entry::Const(c));
             }
             "Conv2D" | "_FusedConv2D" => ctx.conv(node, false)?,
@@ -597,11 +654,19 @@ pub fn convert(model_json: &str, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
     let consumed: BTreeSet<String> = nodes.iter().flat_map(|n| n.data_inputs().into_iter().map(|(i, _)| i)).collect();
     let mut outs: Vec<(String, String)> = match &model.signature {
         Some(sig) if !sig.outputs.is_empty() => {
-            let mut v: Vec<_> = sig.outputs.iter().map(|(k, t)| (k.replace([':', '/'], "_"), t.name.split(':').next().unwrap_or_default().to_string())).collect();
+            let mut v: Vec<_> = sig
+                .outputs
+                .iter()
+                .map(|(k, t)| (k.replace([':', '/'], "_"), t.name.split(':').next().unwrap_or_default().to_string()))
+                .collect();
             v.sort();
             v
         }
-        _ => nodes.iter().filter(|n| !consumed.contains(&n.name) && n.op != "Const" && n.op != "Placeholder").map(|n| (n.name.clone(), n.name.clone())).collect(),
+        _ => nodes
+            .iter()
+            .filter(|n| !consumed.contains(&n.name) && n.op != "Const" && n.op != "Placeholder")
+            .map(|n| (n.name.clone(), n.name.clone()))
+            .collect(),
     };
     outs.dedup();
     let mut outputs = Vec::new();

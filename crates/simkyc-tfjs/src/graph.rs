@@ -165,7 +165,11 @@ impl Node {
             .and_then(|v| v.get("shape"))
             .and_then(|s| s.get("dim"))
             .and_then(|d| d.as_array())
-            .map(|a| a.iter().map(|d| d.get("size").and_then(|s| s.as_str().and_then(|s| s.parse().ok()).or_else(|| s.as_i64())).unwrap_or(-1)).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|d| d.get("size").and_then(|s| s.as_str().and_then(|s| s.parse().ok()).or_else(|| s.as_i64())).unwrap_or(-1))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 

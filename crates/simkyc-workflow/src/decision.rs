@@ -191,7 +191,8 @@ mod tests {
 
     #[test]
     fn capture_failures_reject_without_score() {
-        let c = CheckResults { capture: vec![Reason::new("live_no_face", Severity::Reject, "no face")], sim_limit: 5, ..Default::default() };
+        let c =
+            CheckResults { capture: vec![Reason::new("live_no_face", Severity::Reject, "no face")], sim_limit: 5, ..Default::default() };
         let d = decide(&c, P);
         assert_eq!((d.outcome, codes(&d)), (Outcome::Rejected, vec!["live_no_face"]));
         let none = CheckResults { sim_limit: 5, ..Default::default() };

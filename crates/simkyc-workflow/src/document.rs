@@ -101,17 +101,29 @@ impl DocumentInput {
         };
         let name = self.name.as_deref().map(str::trim).unwrap_or("").to_string();
         if name.is_empty() || name.chars().count() > 100 {
-            reasons.push(Reason::new("name_missing", Severity::Reject, "the holder's name (as printed on the card) is missing or too long"));
+            reasons.push(Reason::new(
+                "name_missing",
+                Severity::Reject,
+                "the holder's name (as printed on the card) is missing or too long",
+            ));
         }
         let expiry = match self.expiry.as_deref().map(str::trim) {
             None | Some("") => {
-                reasons.push(Reason::new("document_expiry_missing", Severity::Reject, "enter the card's expiry date (YYYY-MM-DD, or long_term)"));
+                reasons.push(Reason::new(
+                    "document_expiry_missing",
+                    Severity::Reject,
+                    "enter the card's expiry date (YYYY-MM-DD, or long_term)",
+                ));
                 None
             }
             Some("long_term") => None,
             Some(s) => match parse_iso_date(s) {
                 None => {
-                    reasons.push(Reason::new("document_expiry_invalid", Severity::Reject, "the expiry date must be a real date written YYYY-MM-DD, or long_term"));
+                    reasons.push(Reason::new(
+                        "document_expiry_invalid",
+                        Severity::Reject,
+                        "the expiry date must be a real date written YYYY-MM-DD, or long_term",
+                    ));
                     None
                 }
                 Some(d) if d < today => {
@@ -125,7 +137,9 @@ impl DocumentInput {
             reasons.push(Reason::new("field_not_allowed", Severity::Reject, "a resident ID card has no MRZ; leave the mrz field out"));
         }
         match id {
-            Some(id) if reasons.is_empty() => Ok(ValidDocument { doc_type: self.doc_type, number: id.number, name, birth_date: id.birth_date, expiry }),
+            Some(id) if reasons.is_empty() => {
+                Ok(ValidDocument { doc_type: self.doc_type, number: id.number, name, birth_date: id.birth_date, expiry })
+            }
             _ => Err(reasons),
         }
     }
@@ -140,7 +154,11 @@ impl DocumentInput {
             return Err(vec![Reason::new(
                 "mrz_wrong_format",
                 Severity::Reject,
-                format!("a {} has a {expected} machine-readable zone, this one is {}", self.doc_type.as_str().replace('_', " "), m.format.to_uppercase()),
+                format!(
+                    "a {} has a {expected} machine-readable zone, this one is {}",
+                    self.doc_type.as_str().replace('_', " "),
+                    m.format.to_uppercase()
+                ),
             )]);
         }
         let name = match self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -166,7 +184,13 @@ mod tests {
     }
 
     fn id(number: &str, expiry: &str) -> DocumentInput {
-        DocumentInput { doc_type: DocumentType::CnResidentId, number: Some(number.into()), name: Some("张三".into()), expiry: Some(expiry.into()), mrz: None }
+        DocumentInput {
+            doc_type: DocumentType::CnResidentId,
+            number: Some(number.into()),
+            name: Some("张三".into()),
+            expiry: Some(expiry.into()),
+            mrz: None,
+        }
     }
 
     fn codes(r: Result<ValidDocument, Vec<Reason>>) -> Vec<String> {

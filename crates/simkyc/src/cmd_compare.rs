@@ -180,15 +180,27 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
 
     let models = crate::engine_setup::models_dir(&a.engine);
     let defaults = simkyc_server::Config::default();
-    let stack = simkyc_server::face::FaceStack::load(&models, a.engine.thresholds.as_deref(), defaults.max_image_bytes, defaults.max_image_side, 1, &crate::engine_setup::runtime(&a.engine)?)?;
+    let stack = simkyc_server::face::FaceStack::load(
+        &models,
+        a.engine.thresholds.as_deref(),
+        defaults.max_image_bytes,
+        defaults.max_image_side,
+        1,
+        &crate::engine_setup::runtime(&a.engine)?,
+    )?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().and_then(|x| x.to_str()).is_some_and(|x| ["jpg", "jpeg", "png", "webp", "bmp"].contains(&x.to_ascii_lowercase().as_str())))
+        .filter(|p| {
+            p.extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| ["jpg", "jpeg", "png", "webp", "bmp"].contains(&x.to_ascii_lowercase().as_str()))
+        })
         .collect();
     files.sort();
     anyhow::ensure!(!files.is_empty(), "no images in {}", dir.display());
-    let frames: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).collect::<Result<_>>()?;
+    let frames: Vec<Vec<u8>> =
+        files.iter().map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display()))).collect::<Result<_>>()?;
     let actions: Vec<Action> = a
         .actions
         .iter()
@@ -202,14 +214,20 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
         let all = rt.block_on(stack.analyze_all(frames))?;
         (all.into_iter().collect::<std::result::Result<Vec<_>, _>>()?, None)
     } else {
-        let ca = rt.block_on(stack.analyze_challenge(frames, actions.clone()))?.map_err(|(i, e)| anyhow::anyhow!("{}: {e}", files[i].display()))?;
+        let ca = rt
+            .block_on(stack.analyze_challenge(frames, actions.clone()))?
+            .map_err(|(i, e)| anyhow::anyhow!("{}: {e}", files[i].display()))?;
         let verdict = ca.verdict.clone();
         (ca.key_frames, Some(verdict))
     };
     let limits = CaptureLimits::from_config(&defaults, stack.points);
     let mut reasons = capture::check(mode, &limits, &key_frames);
     if let Some(Err(f)) = &challenge {
-        reasons.push(simkyc_workflow::Reason::new(capture::CHALLENGE_FAILED, simkyc_workflow::Severity::Reject, format!("the challenge was not completed: {f}")));
+        reasons.push(simkyc_workflow::Reason::new(
+            capture::CHALLENGE_FAILED,
+            simkyc_workflow::Severity::Reject,
+            format!("the challenge was not completed: {f}"),
+        ));
     }
     let doc_emb = doc.analysis.subject.as_ref().map(|s| s.embedding.clone()).context("no face in the document photo")?;
     let embs: Vec<&[f32]> = key_frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| s.embedding.as_slice())).collect();
@@ -228,7 +246,13 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
     if a.json {
         println!("{out}");
     } else {
-        println!("{}: {} ({} frames{})", d.outcome.as_str(), d.message, files.len(), score.map(|s| format!(", match {s:.3}")).unwrap_or_default());
+        println!(
+            "{}: {} ({} frames{})",
+            d.outcome.as_str(),
+            d.message,
+            files.len(),
+            score.map(|s| format!(", match {s:.3}")).unwrap_or_default()
+        );
     }
     Ok(match d.outcome {
         simkyc_workflow::Outcome::Rejected => ExitCode::from(1),

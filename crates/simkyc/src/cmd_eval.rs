@@ -86,8 +86,21 @@ pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
     let strict = rates_at(&s, th.strict.threshold);
     let e = eer(&s);
     let (t2, t3) = (tar_at_far(&s, 1e-2), tar_at_far(&s, 1e-3));
-    println!("pairs: {} ({} genuine, {} impostor), images: {}, failed images: {}, failed pairs: {}", s.len(), at.genuine, at.impostors, emb.len(), failed_images.len(), failed_pairs);
-    println!("accuracy: {:.2}% ({}{})", acc.accuracy * 100.0, acc.protocol, if acc.protocol == "best-threshold" { ", threshold chosen on this file: optimistic" } else { "" });
+    println!(
+        "pairs: {} ({} genuine, {} impostor), images: {}, failed images: {}, failed pairs: {}",
+        s.len(),
+        at.genuine,
+        at.impostors,
+        emb.len(),
+        failed_images.len(),
+        failed_pairs
+    );
+    println!(
+        "accuracy: {:.2}% ({}{})",
+        acc.accuracy * 100.0,
+        acc.protocol,
+        if acc.protocol == "best-threshold" { ", threshold chosen on this file: optimistic" } else { "" }
+    );
     println!("EER: {:.2}%   TAR@FAR=1e-2: {}   TAR@FAR=1e-3: {}", e * 100.0, fmt_pct(t2), fmt_pct(t3));
     println!("at the default threshold {:.4}: FMR {:.4}%  FNMR {:.2}%", th.default.threshold, at.fmr * 100.0, at.fnmr * 100.0);
     println!("at the strict threshold {:.4}: FMR {:.4}%  FNMR {:.2}%", th.strict.threshold, strict.fmr * 100.0, strict.fnmr * 100.0);
@@ -95,7 +108,12 @@ pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
         println!("  failed: {}", p.display());
     }
     if let Some(plot) = &a.plot {
-        simkyc_eval::plot::det_png(plot, &format!("DET: {}", a.pairs.display()), &[(engine.embedder_name().to_string(), roc(&s))], Some((at.fmr, at.fnmr)))?;
+        simkyc_eval::plot::det_png(
+            plot,
+            &format!("DET: {}", a.pairs.display()),
+            &[(engine.embedder_name().to_string(), roc(&s))],
+            Some((at.fmr, at.fnmr)),
+        )?;
         println!("plot written to {}", plot.display());
     }
     if a.json {
@@ -224,7 +242,8 @@ pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     std::fs::write(&a.out, format!("# Written by `simkyc calibrate`; see docs/accuracy.md.\n{}", t.to_toml()?))?;
     println!("thresholds written to {}", a.out.display());
     if let Some(plot) = &a.plot {
-        let series: Vec<(String, Vec<(f64, f64)>)> = scored.iter().filter(|(_, s)| s.iter().any(|x| x.genuine)).map(|(n, s)| (n.clone(), roc(s))).collect();
+        let series: Vec<(String, Vec<(f64, f64)>)> =
+            scored.iter().filter(|(_, s)| s.iter().any(|x| x.genuine)).map(|(n, s)| (n.clone(), roc(s))).collect();
         simkyc_eval::plot::det_png(plot, "DET per development set", &series, None)?;
     }
     Ok(ExitCode::SUCCESS)

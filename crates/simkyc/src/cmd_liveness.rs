@@ -42,7 +42,8 @@ pub fn mean(s: &LivenessScores) -> f32 {
 fn load(a: &EngineArgs) -> Result<PassiveLiveness> {
     let dir = crate::engine_setup::models_dir(a);
     let m = Manifest::load(&dir)?;
-    PassiveLiveness::load(&dir, &m, &crate::engine_setup::runtime(a)?)?.context("the liveness models are not installed; run `simkyc models fetch`")
+    PassiveLiveness::load(&dir, &m, &crate::engine_setup::runtime(a)?)?
+        .context("the liveness models are not installed; run `simkyc models fetch`")
 }
 
 /// One face crop's model scores, hand-made cues and width.
@@ -54,9 +55,12 @@ type Measure = (&'static str, fn(&Crop) -> f32);
 /// Model scores, hand-made cues and crop width of every face crop in a folder, as the crop is
 /// and resampled (area-averaged) to `width`, keeping its aspect ratio; each file is read once.
 fn scores_of(dir: &std::path::Path, pl: &PassiveLiveness, width: u32) -> Result<(Vec<Crop>, Vec<Crop>)> {
-    let mut files: Vec<_> = std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
-    let crop = |img: &image::RgbImage| -> Result<Crop> { Ok((pl.score_with_margin(img, &whole(img), 0.0)?, cues::measure(img), img.width() as f32)) };
+    let crop = |img: &image::RgbImage| -> Result<Crop> {
+        Ok((pl.score_with_margin(img, &whole(img), 0.0)?, cues::measure(img), img.width() as f32))
+    };
     let (mut native, mut resampled) = (Vec::new(), Vec::new());
     for f in files {
         let img = image::open(&f).with_context(|| format!("{}", f.display()))?.to_rgb8();
@@ -72,7 +76,22 @@ const COMMON_WIDTH: u32 = 96;
 
 /// Probability that a live value is above an attack value (ties count half).
 fn auc(real: &[f32], fake: &[f32]) -> f64 {
-    let above: f64 = real.iter().map(|a| fake.iter().map(|b| if a > b { 1.0 } else if a == b { 0.5 } else { 0.0 }).sum::<f64>()).sum();
+    let above: f64 = real
+        .iter()
+        .map(|a| {
+            fake.iter()
+                .map(|b| {
+                    if a > b {
+                        1.0
+                    } else if a == b {
+                        0.5
+                    } else {
+                        0.0
+                    }
+                })
+                .sum::<f64>()
+        })
+        .sum();
     above / (real.len() * fake.len()).max(1) as f64
 }
 
@@ -129,7 +148,12 @@ fn cue_report(real: &[Crop], fake: &[Crop], crops: &str) -> Vec<serde_json::Valu
         if r.len() >= 10 && k.len() >= 10 && (r.len(), k.len()) != (real.len(), fake.len()) {
             let aucs: serde_json::Map<String, serde_json::Value> = cue[..5]
                 .iter()
-                .map(|(name, f)| (name.to_string(), serde_json::json!(auc(&r.iter().map(|s| f(s)).collect::<Vec<_>>(), &k.iter().map(|s| f(s)).collect::<Vec<_>>()))))
+                .map(|(name, f)| {
+                    (
+                        name.to_string(),
+                        serde_json::json!(auc(&r.iter().map(|s| f(s)).collect::<Vec<_>>(), &k.iter().map(|s| f(s)).collect::<Vec<_>>())),
+                    )
+                })
                 .collect();
             rows.push(serde_json::json!({ "crops": crops, "crop_width_band": format!("{lo}-{hi}"), "real": r.len(), "fake": k.len(), "auc_live_higher": aucs }));
         }
@@ -196,7 +220,9 @@ pub fn run(a: LivenessArgs) -> Result<ExitCode> {
         let real: Vec<LivenessScores> = real_all.iter().map(|s| s.0).collect();
         let fake: Vec<LivenessScores> = fake_all.iter().map(|s| s.0).collect();
         let mut report = Vec::new();
-        for (name, f) in [("antispoof", (|s: &LivenessScores| s.antispoof) as fn(&LivenessScores) -> f32), ("liveness", |s| s.liveness), ("mean", mean)] {
+        for (name, f) in
+            [("antispoof", (|s: &LivenessScores| s.antispoof) as fn(&LivenessScores) -> f32), ("liveness", |s| s.liveness), ("mean", mean)]
+        {
             let r: Vec<f32> = real.iter().map(f).collect();
             let k: Vec<f32> = fake.iter().map(f).collect();
             // Equal-error threshold and the rates at a few fixed thresholds.
@@ -241,7 +267,8 @@ pub fn run(a: LivenessArgs) -> Result<ExitCode> {
             None => (whole(&img), 0.0),
             Some(e) => {
                 let faces = e.detect(&img)?;
-                let i = simkyc_face::engine::pick_subject(&faces, img.width(), img.height()).with_context(|| format!("{}: no face", p.display()))?;
+                let i = simkyc_face::engine::pick_subject(&faces, img.width(), img.height())
+                    .with_context(|| format!("{}: no face", p.display()))?;
                 (faces[i], a.margin.unwrap_or(PassiveLiveness::MARGIN))
             }
         };

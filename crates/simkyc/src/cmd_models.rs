@@ -52,7 +52,9 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode> {
         ModelsCmd::ConvertTfjs { model_json, out } => {
             let text = std::fs::read_to_string(&model_json).with_context(|| format!("reading {}", model_json.display()))?;
             let base = model_json.parent().map(PathBuf::from).unwrap_or_default();
-            let converted = simkyc_tfjs::convert(&text, &mut |p| std::fs::read(base.join(p)).map_err(|e| simkyc_tfjs::TfjsError::Weights(format!("{p}: {e}"))))?;
+            let converted = simkyc_tfjs::convert(&text, &mut |p| {
+                std::fs::read(base.join(p)).map_err(|e| simkyc_tfjs::TfjsError::Weights(format!("{p}: {e}")))
+            })?;
             let bytes = converted.encode();
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             println!("wrote {} ({} bytes, sha256 {})", out.display(), bytes.len(), simkyc_models::cache::sha256_bytes(&bytes));
@@ -73,7 +75,9 @@ pub fn run(cmd: ModelsCmd) -> Result<ExitCode> {
             }
             print_list(&r.manifest);
             match &r.onnxruntime {
-                Some(p) => println!("onnxruntime {} library: {} (runtime = auto uses it)", simkyc_models::onnxruntime::VERSION, p.display()),
+                Some(p) => {
+                    println!("onnxruntime {} library: {} (runtime = auto uses it)", simkyc_models::onnxruntime::VERSION, p.display())
+                }
                 None => println!("onnxruntime: no wheel is pinned for this platform; models run on tract"),
             }
         }

@@ -41,14 +41,21 @@ pub fn run(a: QualityArgs) -> Result<ExitCode> {
         let mut eyes: Option<f32> = None;
         let measures = analysis.subject.as_ref().map(|s| measure(&img, s));
         match (&analysis.subject, analysis.faces.len()) {
-            (None, _) => reasons.push(QualityIssue { code: format!("{prefix}_no_face"), message: "no face found: face the camera in good light".into() }),
+            (None, _) => reasons
+                .push(QualityIssue { code: format!("{prefix}_no_face"), message: "no face found: face the camera in good light".into() }),
             (Some(s), _) => {
                 let comparable = comparable_faces(&analysis, s);
                 if comparable > 1 {
-                    reasons.push(QualityIssue { code: format!("{prefix}_multiple_faces"), message: format!("{comparable} faces in view: only the customer") });
+                    reasons.push(QualityIssue {
+                        code: format!("{prefix}_multiple_faces"),
+                        message: format!("{comparable} faces in view: only the customer"),
+                    });
                 }
                 if cut_off(&analysis, &s.face) {
-                    reasons.push(QualityIssue { code: format!("{prefix}_face_cut_off"), message: "the face is cut off by the edge: centre it".into() });
+                    reasons.push(QualityIssue {
+                        code: format!("{prefix}_face_cut_off"),
+                        message: "the face is cut off by the edge: centre it".into(),
+                    });
                 }
                 if let Some(m) = &measures {
                     reasons.extend(assess(m, &limits, prefix));
@@ -57,7 +64,10 @@ pub fn run(a: QualityArgs) -> Result<ExitCode> {
                     let m = mesh.run(&img, simkyc_face::mesh::Square::around(&s.face))?;
                     eyes = (m.face >= 0.5).then(|| m.signals().ear);
                     if !a.document && eyes.is_some_and(|e| e < EYES_CLOSED_EAR) {
-                        reasons.push(QualityIssue { code: format!("{prefix}_eyes_closed"), message: "the eyes are closed: keep them open".into() });
+                        reasons.push(QualityIssue {
+                            code: format!("{prefix}_eyes_closed"),
+                            message: "the eyes are closed: keep them open".into(),
+                        });
                     }
                 }
             }
@@ -66,11 +76,25 @@ pub fn run(a: QualityArgs) -> Result<ExitCode> {
         all_ok &= ok;
         if a.json {
             let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
-            println!("{}", serde_json::json!({ "image": p.display().to_string(), "ok": ok, "reasons": codes, "messages": reasons, "faces": analysis.faces.len(), "measures": measures, "eye_aspect_ratio": eyes, "limits": limits }));
+            println!(
+                "{}",
+                serde_json::json!({ "image": p.display().to_string(), "ok": ok, "reasons": codes, "messages": reasons, "faces": analysis.faces.len(), "measures": measures, "eye_aspect_ratio": eyes, "limits": limits })
+            );
         } else {
-            println!("{}: {}", p.display(), if ok { "ok".to_string() } else { reasons.iter().map(|r| format!("{} ({})", r.code, r.message)).collect::<Vec<_>>().join("; ") });
+            println!(
+                "{}: {}",
+                p.display(),
+                if ok {
+                    "ok".to_string()
+                } else {
+                    reasons.iter().map(|r| format!("{} ({})", r.code, r.message)).collect::<Vec<_>>().join("; ")
+                }
+            );
             if let Some(m) = measures {
-                println!("  eyes {:.0} px, sharpness {:.0}, brightness {:.0}, clipped {:.2}, roll {:.1}°, yaw {:.2}, pitch {:.2}", m.inter_eye_px, m.sharpness, m.brightness, m.clipped, m.roll_deg, m.yaw, m.pitch);
+                println!(
+                    "  eyes {:.0} px, sharpness {:.0}, brightness {:.0}, clipped {:.2}, roll {:.1}°, yaw {:.2}, pitch {:.2}",
+                    m.inter_eye_px, m.sharpness, m.brightness, m.clipped, m.roll_deg, m.yaw, m.pitch
+                );
             }
         }
     }

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
 use simkyc_server::app::{key_source, open_store};
 use simkyc_server::auth::generate_key;
-use indicatif::{ProgressBar, ProgressStyle};
 use simkyc_server::vault::{KeySource, Vault};
 use simkyc_server::Config;
 use simkyc_store::Store;
@@ -57,7 +57,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn init_logs(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
 }
@@ -166,7 +167,10 @@ pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
                 let mut w = s.write().await?;
                 let row = w.create_api_key("cli", &key.id, &key.hash, role.as_str(), &store_id, &label).await?;
                 w.commit().await?;
-                eprintln!("created {} key {} for store {} (operator {}); it is shown only now:", row.role, row.id, row.store_id, row.operator_id);
+                eprintln!(
+                    "created {} key {} for store {} (operator {}); it is shown only now:",
+                    row.role, row.id, row.store_id, row.operator_id
+                );
                 println!("{}", key.token);
             }
             AdminCmd::RevokeKey { service, id } => {
@@ -210,7 +214,11 @@ async fn reenrol(service: &ServiceArgs, dry_run: bool) -> Result<ExitCode> {
     let vault = Vault::load(key_source(&c))?;
     let face = simkyc_server::load_face(&c).await?;
     let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template("re-enrolling {pos}/{len} [{bar:30}] {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("re-enrolling {pos}/{len} [{bar:30}] {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
     let r = simkyc_server::reenrol::reenrol(&s, &vault, &face, "cli", dry_run, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);

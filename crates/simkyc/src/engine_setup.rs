@@ -49,8 +49,20 @@ fn load(a: &EngineArgs, adapted: bool) -> Result<FaceEngine> {
         "repeat" => ChipBorder::Repeat,
         _ => ChipBorder::Auto,
     };
-    let opts = EngineOptions { flip: !a.no_flip, detect_max_side: a.detect_max_side, adaptation, chip_border, runtime: runtime(a)?, embed_batch: a.embed_batch.max(1), ..Default::default() };
-    let selection = Defaults { detector: a.detector.clone().unwrap_or_else(|| m.defaults.detector.clone()), landmarks: m.defaults.landmarks.clone(), embedder: name };
+    let opts = EngineOptions {
+        flip: !a.no_flip,
+        detect_max_side: a.detect_max_side,
+        adaptation,
+        chip_border,
+        runtime: runtime(a)?,
+        embed_batch: a.embed_batch.max(1),
+        ..Default::default()
+    };
+    let selection = Defaults {
+        detector: a.detector.clone().unwrap_or_else(|| m.defaults.detector.clone()),
+        landmarks: m.defaults.landmarks.clone(),
+        embedder: name,
+    };
     Ok(FaceEngine::load_selection(&dir, &m, &selection, opts)?)
 }
 
@@ -135,15 +147,23 @@ pub fn embed_all(engine: &FaceEngine, paths: &[PathBuf], cache: Option<&Path>) -
     let mut unique: Vec<&PathBuf> = paths.iter().collect();
     unique.sort();
     unique.dedup();
-    let todo: Vec<&PathBuf> = unique.iter().copied().filter(|p| !cached.embeddings.contains_key(&p.to_string_lossy().into_owned())).collect();
+    let todo: Vec<&PathBuf> =
+        unique.iter().copied().filter(|p| !cached.embeddings.contains_key(&p.to_string_lossy().into_owned())).collect();
     let bar = ProgressBar::new(todo.len() as u64);
-    bar.set_style(ProgressStyle::with_template("embedding {pos}/{len} [{bar:30}] {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("embedding {pos}/{len} [{bar:30}] {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
     // (path, embedding, whether the result may be cached: a face or no face is, an error is not,
     // so a broken model or an unreadable file is tried again next time).
     let fresh: Vec<(String, Option<Vec<f32>>, bool)> = todo
         .par_iter()
         .map(|p| {
-            let (e, keep) = match std::fs::read(p).map_err(|e| format!("cannot read: {e}")).and_then(|b| engine.analyze_bytes(&b).map_err(|e| e.to_string())) {
+            let (e, keep) = match std::fs::read(p)
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|b| engine.analyze_bytes(&b).map_err(|e| e.to_string()))
+            {
                 Ok(a) => match a.subject {
                     Some(s) => (Some(s.embedding), true),
                     None => {

@@ -4,8 +4,8 @@ mod cmd_compare;
 mod cmd_document;
 mod cmd_eval;
 mod cmd_liveness;
-mod cmd_quality;
 mod cmd_models;
+mod cmd_quality;
 mod cmd_serve;
 mod engine_setup;
 

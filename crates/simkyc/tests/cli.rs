@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn data_dir() -> Option<PathBuf> {
-    let d = std::env::var_os("SIMKYC_SHARED_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let d = std::env::var_os("SIMKYC_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     if d.join("lfw-dev").is_dir() {
         return Some(d);
     }
@@ -57,7 +59,13 @@ fn compare_json_reports_score_decision_boxes_and_timings() {
     }
 
     // Different people, two live photos fused into one template.
-    let out = simkyc().args(["compare", "--json"]).arg(img("Ai_Sugiyama", 1)).arg(img("Chen_Shui-bian", 1)).arg(img("Chen_Shui-bian", 2)).output().unwrap();
+    let out = simkyc()
+        .args(["compare", "--json"])
+        .arg(img("Ai_Sugiyama", 1))
+        .arg(img("Chen_Shui-bian", 1))
+        .arg(img("Chen_Shui-bian", 2))
+        .output()
+        .unwrap();
     let j = last_json(&out.stdout);
     assert_eq!(j["decision"], "no_match", "{j}");
     assert_eq!(j["live_frames_used"], 2);
@@ -141,7 +149,8 @@ fn document_command_reports_validity_and_reason_codes() {
 
 /// Runs simkyc with a data directory; returns (exit code, stdout, stderr).
 fn run_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = simkyc().args(args).arg("--data-dir").arg(dir).env_remove("SIMKYC_VAULT_KEYS").env_remove("SIMKYC_DATABASE_URL").output().unwrap();
+    let out =
+        simkyc().args(args).arg("--data-dir").arg(dir).env_remove("SIMKYC_VAULT_KEYS").env_remove("SIMKYC_DATABASE_URL").output().unwrap();
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -240,7 +249,13 @@ fn serve_answers_logs_no_personal_data_and_shuts_down_gracefully() {
     }
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let key = simkyc().args(["admin", "create-key", "--role", "clerk", "--data-dir"]).arg(dir.path()).env("SIMKYC_CAPTURE_MODE", "off").env_remove("SIMKYC_VAULT_KEYS").output().unwrap();
+    let key = simkyc()
+        .args(["admin", "create-key", "--role", "clerk", "--data-dir"])
+        .arg(dir.path())
+        .env("SIMKYC_CAPTURE_MODE", "off")
+        .env_remove("SIMKYC_VAULT_KEYS")
+        .output()
+        .unwrap();
     let key = String::from_utf8_lossy(&key.stdout).trim().to_string();
     let mut child = simkyc()
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -255,7 +270,8 @@ fn serve_answers_logs_no_personal_data_and_shuts_down_gracefully() {
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("simkyc listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let addr =
+        line.trim().strip_prefix("simkyc listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
     let (status, body) = http(&addr, "GET", "/healthz", None, "");
     assert!(status == 200 && body.contains("\"ok\""), "{status} {body}");
 
@@ -309,12 +325,25 @@ fn liveness_eval_on_pad_dev_reports_apcer_and_bpcer() {
     assert!(at["apcer"].as_f64().unwrap() < 0.25 && at["bpcer"].as_f64().unwrap() < 0.10, "{at}");
     // Live crops are larger than attack crops in this set; with every crop resampled to one width
     // the model still separates them (it is not reading resolution), and the cues are reported.
-    let row = |cue: &str, crops: &str| report.as_array().unwrap().iter().find(|r| r["cue"] == cue && r["crops"].as_str().is_some_and(|c| c.starts_with(crops))).cloned().unwrap_or_else(|| panic!("no {cue} row for {crops}"));
+    let row = |cue: &str, crops: &str| {
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["cue"] == cue && r["crops"].as_str().is_some_and(|c| c.starts_with(crops)))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {cue} row for {crops}"))
+    };
     assert!(row("crop_width", "native")["auc"].as_f64().unwrap() > 0.9);
     assert!(row("antispoof", "resampled")["auc"].as_f64().unwrap() > 0.95);
     assert_eq!(row("crop_width", "resampled")["auc"].as_f64(), Some(0.5));
     for cue in ["moire_peak", "high_frequency", "specular", "saturation"] {
-        let fused = report.as_array().unwrap().iter().find(|r| r["fused"] == format!("antispoof+{cue}")).unwrap_or_else(|| panic!("no fusion row for {cue}"));
+        let fused = report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["fused"] == format!("antispoof+{cue}"))
+            .unwrap_or_else(|| panic!("no fusion row for {cue}"));
         assert!((0.5..=1.0).contains(&fused["auc_cross_validated"].as_f64().unwrap()), "{fused}");
     }
 }
@@ -367,9 +396,20 @@ fn compare_live_frames_runs_the_service_checks() {
     let out = simkyc().args(["compare", "--json"]).arg(&doc).arg("--live-frames").arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let j = last_json(&out.stdout);
-    assert_eq!((j["mode"].as_str(), j["decision"].as_str(), j["liveness"]["passed"].as_bool()), (Some("passive"), Some("rejected"), Some(false)), "{j}");
+    assert_eq!(
+        (j["mode"].as_str(), j["decision"].as_str(), j["liveness"]["passed"].as_bool()),
+        (Some("passive"), Some("rejected"), Some(false)),
+        "{j}"
+    );
     // Two stills cannot show a challenge.
-    let out = simkyc().args(["compare", "--json"]).arg(&doc).arg("--live-frames").arg(dir.path()).args(["--actions", "blink,nod"]).output().unwrap();
+    let out = simkyc()
+        .args(["compare", "--json"])
+        .arg(&doc)
+        .arg("--live-frames")
+        .arg(dir.path())
+        .args(["--actions", "blink,nod"])
+        .output()
+        .unwrap();
     let j = last_json(&out.stdout);
     assert_eq!(j["challenge"]["completed"], false, "{j}");
     let bad = simkyc().arg("compare").arg(&doc).arg("--live-frames").arg(dir.path()).args(["--actions", "dance"]).output().unwrap();
@@ -392,7 +432,13 @@ fn models_convert_tfjs_writes_onnx_for_operators() {
     assert!(text.contains("[1, 128, 128, 3]") && text.contains("sha256"), "{text}");
     assert!(std::fs::metadata(dir.path().join("a.onnx")).unwrap().len() > 100_000);
     std::fs::write(dir.path().join("bad.json"), r#"{"format":"graph-model","modelTopology":{"node":[{"name":"x","op":"Placeholder"},{"name":"y","op":"Einsum","input":["x"]}]},"weightsManifest":[]}"#).unwrap();
-    let bad = simkyc().args(["models", "convert-tfjs"]).arg(dir.path().join("bad.json")).arg("--out").arg(dir.path().join("b.onnx")).output().unwrap();
+    let bad = simkyc()
+        .args(["models", "convert-tfjs"])
+        .arg(dir.path().join("bad.json"))
+        .arg("--out")
+        .arg(dir.path().join("b.onnx"))
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Einsum"));
 }

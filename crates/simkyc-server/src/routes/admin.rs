@@ -27,7 +27,11 @@ pub struct NewKeyRequest {
 }
 
 /// `POST /v1/admin/keys`: the key is shown once in the answer.
-pub async fn create_key(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<NewKeyRequest>, ApiError>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn create_key(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Result<ApiJson<NewKeyRequest>, ApiError>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     p.require(Permission::Administer)?;
     let ApiJson(req) = body?;
     let store_id = req.store.unwrap_or_else(|| p.store_id.clone());
@@ -36,7 +40,10 @@ pub async fn create_key(State(st): State<AppState>, Extension(p): Extension<Prin
         return Err(ApiError::not_found(format!("store {store_id} not found")));
     }
     let label = req.label.chars().take(200).collect::<String>();
-    let key = tokio::task::spawn_blocking(generate_key).await.map_err(|e| ApiError::internal("key generation", &e))?.map_err(|e| ApiError::internal("key hashing", &e))?;
+    let key = tokio::task::spawn_blocking(generate_key)
+        .await
+        .map_err(|e| ApiError::internal("key generation", &e))?
+        .map_err(|e| ApiError::internal("key hashing", &e))?;
     let mut w = st.store.write().await?;
     let row = w.create_api_key(&p.actor(), &key.id, &key.hash, req.role.as_str(), &store_id, &label).await?;
     w.commit().await?;
@@ -50,7 +57,11 @@ pub async fn list_keys(State(st): State<AppState>, Extension(p): Extension<Princ
 }
 
 /// `POST /v1/admin/keys/{id}/revoke`.
-pub async fn revoke_key(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn revoke_key(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Administer)?;
     let mut w = st.store.write().await?;
     w.revoke_api_key(&p.actor(), &id, Some(&p.operator_id)).await?;
@@ -80,7 +91,11 @@ pub struct SettingsRequest {
 }
 
 /// `PUT /v1/admin/settings`.
-pub async fn update_settings(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<SettingsRequest>, ApiError>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn update_settings(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Result<ApiJson<SettingsRequest>, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Administer)?;
     let ApiJson(req) = body?;
     let op = st.store.operator(&p.operator_id).await?;

@@ -21,7 +21,11 @@ pub struct AuditQuery {
 }
 
 /// `GET /v1/audit`.
-pub async fn list(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<AuditQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn list(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadAudit)?;
     let events = st.store.audit_events(&p.operator_id, q.after.unwrap_or(0).max(0), q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     let next = events.last().map(|e| e.event.seq);

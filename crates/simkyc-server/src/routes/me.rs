@@ -28,7 +28,11 @@ pub struct QualityRequest {
 
 /// `POST /v1/quality`: the capture checks on one live frame, without storing anything, so the
 /// clerk can correct the pose before capturing.
-pub async fn quality(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<QualityRequest>, ApiError>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn quality(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Result<ApiJson<QualityRequest>, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Register)?;
     let ApiJson(req) = body?;
     let bytes = image_bytes("frame", &req.frame, st.config.max_image_bytes)?;

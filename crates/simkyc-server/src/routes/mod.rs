@@ -2,9 +2,9 @@
 
 pub mod admin;
 pub mod audit;
+pub mod console;
+pub mod me;
 pub mod ops;
 pub mod registrations;
 pub mod review;
 pub mod sims;
-pub mod console;
-pub mod me;

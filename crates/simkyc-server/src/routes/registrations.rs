@@ -9,8 +9,8 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simkyc_docs::Date;
-use simkyc_store::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
 use simkyc_face::challenge::Action;
+use simkyc_store::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
 use simkyc_workflow::{decide, CheckResults, DocumentInput, DuplicateHit, Outcome, Permission, Reason, RegistrationState, Severity};
 
 use crate::auth::{new_id, Principal};
@@ -104,7 +104,11 @@ fn today() -> Date {
 }
 
 /// `POST /v1/registrations`: checks the document and its photo, stores the registration.
-pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<StartRequest>, ApiError>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn start(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Result<ApiJson<StartRequest>, ApiError>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     p.require(Permission::Register)?;
     let ApiJson(req) = body?;
     let doc = match req.document.validate(today()) {
@@ -112,32 +116,51 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
         Err(reasons) => {
             let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
             let mut w = st.store.write().await?;
-            w.audit(Some(&p.operator_id), &p.actor(), "registration.refused", &format!("store:{}", p.store_id), json!({ "reasons": codes })).await?;
+            w.audit(
+                Some(&p.operator_id),
+                &p.actor(),
+                "registration.refused",
+                &format!("store:{}", p.store_id),
+                json!({ "reasons": codes }),
+            )
+            .await?;
             w.commit().await?;
-            let mut e = ApiError::unprocessable("document_invalid", reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; "));
+            let mut e =
+                ApiError::unprocessable("document_invalid", reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; "));
             e.reasons = reasons;
             return Err(e);
         }
     };
     let photo = image_bytes("document_photo", &req.document_photo, st.config.max_image_bytes)?;
-    let analysis = st.face.analyze_documents(vec![photo.clone()]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
+    let analysis =
+        st.face.analyze_documents(vec![photo.clone()]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
     let analysed = analysis.map_err(|e| image_error("document_photo", &e))?;
     let analysis = &analysed.analysis;
     let Some(subject) = &analysis.subject else {
-        return Err(ApiError::unprocessable("document_photo_no_face", "no face was found in the document photo; photograph or read it again"));
+        return Err(ApiError::unprocessable(
+            "document_photo_no_face",
+            "no face was found in the document photo; photograph or read it again",
+        ));
     };
     if capture::comparable_faces(analysis, subject) > 1 {
-        return Err(ApiError::unprocessable("document_photo_multiple_faces", "the document photo shows more than one face; photograph the photo area only"));
+        return Err(ApiError::unprocessable(
+            "document_photo_multiple_faces",
+            "the document photo shows more than one face; photograph the photo area only",
+        ));
     }
     if subject.inter_eye_px < st.config.min_document_eye_px {
         return Err(ApiError::unprocessable(
             "document_photo_too_small",
-            format!("the face in the document photo is too small ({:.0} px between the eyes); use a sharper, larger image", subject.inter_eye_px),
+            format!(
+                "the face in the document photo is too small ({:.0} px between the eyes); use a sharper, larger image",
+                subject.inter_eye_px
+            ),
         ));
     }
     let operator = st.store.operator(&p.operator_id).await?;
     let store = st.store.store(&p.store_id).await?;
-    let mode = store.capture_mode.as_deref().or(Some(operator.liveness_mode.as_str())).and_then(CaptureMode::parse).unwrap_or(CaptureMode::Active);
+    let mode =
+        store.capture_mode.as_deref().or(Some(operator.liveness_mode.as_str())).and_then(CaptureMode::parse).unwrap_or(CaptureMode::Active);
     let id = new_id();
     let now = simkyc_store::now_ms();
     let active = mode == CaptureMode::Active;
@@ -195,7 +218,11 @@ pub async fn start(State(st): State<AppState>, Extension(p): Extension<Principal
 }
 
 /// `GET /v1/registrations/{id}`.
-pub async fn get(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn get(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadRegistration)?;
     Ok(Json(view(&st.store.registration(&id, &p.operator_id).await?)))
 }
@@ -227,11 +254,17 @@ pub async fn capture(
     let mut challenge_outcome: Option<(Result<Vec<usize>, simkyc_face::challenge::ChallengeFailure>, usize, usize)> = None;
     let reg = st.store.registration(&id, &p.operator_id).await?;
     if reg.state != RegistrationState::Created.as_str() {
-        return Err(ApiError::conflict("capture_already_done", format!("registration {id} is {}; a capture is accepted once, start a new registration", reg.state)));
+        return Err(ApiError::conflict(
+            "capture_already_done",
+            format!("registration {id} is {}; a capture is accepted once, start a new registration", reg.state),
+        ));
     }
     let challenge: serde_json::Value = serde_json::from_str(&reg.challenge).unwrap_or(json!({}));
     if challenge["nonce"].as_str() != Some(req.nonce.as_str()) {
-        return Err(ApiError::unprocessable("capture_nonce_invalid", "the nonce does not belong to this registration (replayed or mixed-up capture)"));
+        return Err(ApiError::unprocessable(
+            "capture_nonce_invalid",
+            "the nonce does not belong to this registration (replayed or mixed-up capture)",
+        ));
     }
     if challenge["expires_ms"].as_i64().is_some_and(|exp| simkyc_store::now_ms() >= exp) {
         return Err(ApiError::conflict("capture_expired", "the capture window of this registration has passed; start a new registration"));
@@ -240,7 +273,11 @@ pub async fn capture(
         return Err(ApiError::new(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             "liveness_lockout",
-            format!("this device failed {} liveness checks in {} minutes; captures resume in {wait} s", st.config.lockout_failures, st.config.lockout_window_secs / 60),
+            format!(
+                "this device failed {} liveness checks in {} minutes; captures resume in {wait} s",
+                st.config.lockout_failures,
+                st.config.lockout_window_secs / 60
+            ),
         ));
     }
     let mode = CaptureMode::parse(&reg.capture_mode).unwrap_or(CaptureMode::Passive);
@@ -251,17 +288,24 @@ pub async fn capture(
     if req.frames.len() < min_frames || req.frames.len() > max_frames {
         return Err(ApiError::unprocessable("frames_count", format!("send {min_frames} to {max_frames} live frames")));
     }
-    let images = req.frames.iter().enumerate().map(|(i, f)| image_bytes(&format!("frames[{i}]"), f, st.config.max_image_bytes)).collect::<Result<Vec<_>, _>>()?;
+    let images = req
+        .frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| image_bytes(&format!("frames[{i}]"), f, st.config.max_image_bytes))
+        .collect::<Result<Vec<_>, _>>()?;
     // Server-side decision time starts once the upload is in.
     let started = Instant::now();
     let limits = CaptureLimits::from_config(&st.config, st.face.points);
-    let (frames, stored_images, challenge_result): (Vec<Analysed>, Vec<Vec<u8>>, Option<serde_json::Value>) = if mode == CaptureMode::Active {
+    let (frames, stored_images, challenge_result): (Vec<Analysed>, Vec<Vec<u8>>, Option<serde_json::Value>) = if mode == CaptureMode::Active
+    {
         let actions: Vec<Action> = challenge["actions"]
             .as_array()
             .map(|a| a.iter().filter_map(|x| x.as_str().and_then(Action::parse)).collect())
             .unwrap_or_default();
         let n = images.len();
-        let ca = st.face.analyze_challenge(images.clone(), actions.clone()).await?.map_err(|(i, e)| image_error(&format!("frames[{i}]"), &e))?;
+        let ca =
+            st.face.analyze_challenge(images.clone(), actions.clone()).await?.map_err(|(i, e)| image_error(&format!("frames[{i}]"), &e))?;
         let key_images: Vec<Vec<u8>> = ca.key_indices.iter().map(|&i| images[i].clone()).collect();
         let tracked = ca.signals.iter().filter(|s| s.is_some()).count();
         let result = json!({
@@ -286,14 +330,21 @@ pub async fn capture(
     let mut capture_reasons = capture::check(mode, &limits, &frames);
     if let Some((verdict, tracked, n)) = &challenge_outcome {
         if *tracked * 2 < *n {
-            capture_reasons.push(Reason::new("live_no_face", Severity::Reject, format!("the face was lost in {} of {n} frames; keep the face in view during the actions", n - tracked)));
+            capture_reasons.push(Reason::new(
+                "live_no_face",
+                Severity::Reject,
+                format!("the face was lost in {} of {n} frames; keep the face in view during the actions", n - tracked),
+            ));
         } else if let Err(f) = verdict {
             capture_reasons.push(Reason::new(capture::CHALLENGE_FAILED, Severity::Reject, format!("the challenge was not completed: {f}")));
         }
     }
     // Poor framing is not a verdict on the customer: refuse the frames and let the clerk capture
     // again, a few times, before the registration is decided.
-    if !capture_reasons.is_empty() && capture_reasons.iter().all(|r| capture::RETRYABLE.contains(&r.code.as_str())) && reg.capture_attempts + 1 < MAX_CAPTURE_ATTEMPTS {
+    if !capture_reasons.is_empty()
+        && capture_reasons.iter().all(|r| capture::RETRYABLE.contains(&r.code.as_str()))
+        && reg.capture_attempts + 1 < MAX_CAPTURE_ATTEMPTS
+    {
         let codes: Vec<&str> = capture_reasons.iter().map(|r| r.code.as_str()).collect();
         let mut w = st.store.write().await?;
         let attempts = w.record_capture_retry(&id, &p.operator_id, &p.actor(), &codes).await?;
@@ -304,7 +355,10 @@ pub async fn capture(
         let left = MAX_CAPTURE_ATTEMPTS - attempts;
         let mut e = ApiError::unprocessable(
             "capture_quality",
-            format!("{}; capture again ({left} attempt(s) left before the registration is decided)", capture_reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; ")),
+            format!(
+                "{}; capture again ({left} attempt(s) left before the registration is decided)",
+                capture_reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; ")
+            ),
         );
         e.reasons = capture_reasons;
         return Err(e);
@@ -316,10 +370,13 @@ pub async fn capture(
     let model = st.face.engine.template_model().to_string();
     let mut new_doc_template_enc = None;
     let doc_template = match (&reg.doc_template_enc, &reg.doc_photo_enc) {
-        (Some(enc), _) if reg.template_model.as_deref() == Some(model.as_str()) => template_from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", &id))?),
+        (Some(enc), _) if reg.template_model.as_deref() == Some(model.as_str()) => {
+            template_from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", &id))?)
+        }
         (_, Some(photo)) => {
             let photo = st.vault.open(photo, &aad("registrations", "doc_photo_enc", &id))?;
-            let analysed = st.face.analyze_documents(vec![photo]).await?.pop().ok_or_else(|| ApiError::internal("document photo", &"no result"))?;
+            let analysed =
+                st.face.analyze_documents(vec![photo]).await?.pop().ok_or_else(|| ApiError::internal("document photo", &"no result"))?;
             let t = analysed.map_err(|e| image_error("document_photo", &e))?.analysis.subject.map(|s| s.embedding);
             if let Some(t) = &t {
                 new_doc_template_enc = Some(st.vault.seal(&template_bytes(t), &aad("registrations", "doc_template_enc", &id))?);
@@ -328,7 +385,8 @@ pub async fn capture(
         }
         _ => None,
     };
-    let match_score = if capture_reasons.is_empty() { doc_template.as_ref().and_then(|t| capture::mean_score(&embeddings, t)) } else { None };
+    let match_score =
+        if capture_reasons.is_empty() { doc_template.as_ref().and_then(|t| capture::mean_score(&embeddings, t)) } else { None };
 
     let mut duplicates = Vec::new();
     if match_score.is_some() {
@@ -370,7 +428,8 @@ pub async fn capture(
         eye(a).total_cmp(&eye(b))
     });
     let live_photo_enc = best.map(|i| st.vault.seal(&images[i], &aad("registrations", "live_photo_enc", &id))).transpose()?;
-    let live_template_enc = fused(&embeddings).map(|t| st.vault.seal(&template_bytes(&t), &aad("registrations", "live_template_enc", &id))).transpose()?;
+    let live_template_enc =
+        fused(&embeddings).map(|t| st.vault.seal(&template_bytes(&t), &aad("registrations", "live_template_enc", &id))).transpose()?;
     let scores = json!({
         "match": match_score,
         "default_threshold": st.face.points.default,
@@ -440,7 +499,16 @@ pub async fn activate(
     let iccid = simkyc_sim::iccid(&req.iccid).map_err(sim_err)?;
     let imsi = simkyc_sim::imsi(&req.imsi).map_err(sim_err)?;
     let operator = st.store.operator(&p.operator_id).await?;
-    let sim = SimRow { id: new_id(), msisdn, iccid, imsi, subscriber_id: new_id(), status: "active".into(), activated_at: 0, terminated_at: None };
+    let sim = SimRow {
+        id: new_id(),
+        msisdn,
+        iccid,
+        imsi,
+        subscriber_id: new_id(),
+        status: "active".into(),
+        activated_at: 0,
+        terminated_at: None,
+    };
     let mut w = st.store.write().await?;
     w.activate(&id, &p.operator_id, &p.actor(), &sim, operator.sim_limit).await?;
     let now = w.now;
@@ -453,7 +521,11 @@ pub async fn activate(
 }
 
 /// `POST /v1/registrations/{id}/cancel`.
-pub async fn cancel(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn cancel(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Register)?;
     let mut w = st.store.write().await?;
     w.cancel_registration(&id, &p.operator_id, &p.actor()).await?;

@@ -25,7 +25,11 @@ pub struct QueueQuery {
 }
 
 /// `GET /v1/reviews`: open cases, oldest first.
-pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal>, Query(q): Query<QueueQuery>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn queue(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<QueueQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadReviewCase)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let rows = st.store.registrations_in_state(&p.operator_id, RegistrationState::Review, limit).await?;
@@ -34,11 +38,18 @@ pub async fn queue(State(st): State<AppState>, Extension(p): Extension<Principal
 }
 
 fn photo(st: &AppState, enc: &Option<Vec<u8>>, column: &str, id: &str) -> Result<Option<String>, ApiError> {
-    enc.as_ref().map(|e| st.vault.open(e, &aad("registrations", column, id)).map(|b| base64::engine::general_purpose::STANDARD.encode(b))).transpose().map_err(ApiError::from)
+    enc.as_ref()
+        .map(|e| st.vault.open(e, &aad("registrations", column, id)).map(|b| base64::engine::general_purpose::STANDARD.encode(b)))
+        .transpose()
+        .map_err(ApiError::from)
 }
 
 /// `GET /v1/reviews/{id}`: one case with both photos and the scores.
-pub async fn case(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn case(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadReviewCase)?;
     let r = st.store.registration(&id, &p.operator_id).await?;
     let scores: serde_json::Value = serde_json::from_str(&r.scores).unwrap_or(json!({}));
@@ -58,7 +69,14 @@ pub async fn case(State(st): State<AppState>, Extension(p): Extension<Principal>
     let name = st.vault.open(&r.name_enc, &aad("registrations", "name_enc", &id))?;
     let mut w = st.store.write().await?;
     let read: Vec<&str> = resembling.iter().filter_map(|d| d["registration_id"].as_str()).collect();
-    w.audit(Some(&p.operator_id), &p.actor(), "biometrics.read", &format!("registration:{id}"), json!({ "purpose": "review", "also": read })).await?;
+    w.audit(
+        Some(&p.operator_id),
+        &p.actor(),
+        "biometrics.read",
+        &format!("registration:{id}"),
+        json!({ "purpose": "review", "also": read }),
+    )
+    .await?;
     w.commit().await?;
     let mut v = view(&r);
     v["document"]["name"] = json!(String::from_utf8_lossy(&name));
@@ -93,7 +111,9 @@ pub async fn decide(
     let approve = match req.decision.as_str() {
         "approve" => true,
         "reject" => false,
-        other => return Err(ApiError::unprocessable("review_decision_invalid", format!("decision must be approve or reject, not {other:?}"))),
+        other => {
+            return Err(ApiError::unprocessable("review_decision_invalid", format!("decision must be approve or reject, not {other:?}")))
+        }
     };
     let comment = req.comment.trim();
     if comment.is_empty() || comment.chars().count() > 2000 {

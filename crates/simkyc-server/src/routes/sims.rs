@@ -14,13 +14,19 @@ use crate::extract::ApiJson;
 use crate::state::AppState;
 
 /// `POST /v1/sims/{msisdn}/terminate`.
-pub async fn terminate(State(st): State<AppState>, Extension(p): Extension<Principal>, Path(msisdn): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn terminate(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(msisdn): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::TerminateSim)?;
     let msisdn = simkyc_sim::msisdn(&msisdn).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
     let mut w = st.store.write().await?;
     let t = w.terminate(&msisdn, &p.operator_id, &p.actor()).await?;
     w.commit().await?;
-    Ok(Json(json!({ "msisdn": msisdn, "status": "terminated", "remaining_active_sims": t.remaining_active_sims, "biometrics_deleted": t.biometrics_deleted })))
+    Ok(Json(
+        json!({ "msisdn": msisdn, "status": "terminated", "remaining_active_sims": t.remaining_active_sims, "biometrics_deleted": t.biometrics_deleted }),
+    ))
 }
 
 /// Which document to look up.
@@ -44,7 +50,11 @@ pub struct LookupRequest {
 
 /// `POST /v1/subscribers/lookup`: the numbers registered to a document at this operator (a POST,
 /// so the document number stays out of URLs and access logs).
-pub async fn lookup(State(st): State<AppState>, Extension(p): Extension<Principal>, body: Result<ApiJson<LookupRequest>, ApiError>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn lookup(
+    State(st): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Result<ApiJson<LookupRequest>, ApiError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::LookupSubscriber)?;
     let ApiJson(req) = body?;
     let mut number = req.document.number.trim().to_string();

@@ -57,7 +57,9 @@ pub fn postgres_url() -> Option<String> {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
             assert!(!required("SIMKYC_REQUIRE_POSTGRES"), "SIMKYC_TEST_POSTGRES_URL is not set and SIMKYC_REQUIRE_POSTGRES=1");
-            eprintln!("SKIPPED: PostgreSQL test (set SIMKYC_TEST_POSTGRES_URL=postgres://USER:PASS@HOST/DB of a role that may create databases)");
+            eprintln!(
+                "SKIPPED: PostgreSQL test (set SIMKYC_TEST_POSTGRES_URL=postgres://USER:PASS@HOST/DB of a role that may create databases)"
+            );
             None
         }
     }
@@ -124,7 +126,8 @@ impl Harness {
         // The workflow tests use lfw-dev press photos as "live" frames; passive liveness rightly
         // refuses such photos of photos, so the default operator runs with capture mode `off`
         // and the tests of passive checks switch it to `passive` (PUT /v1/admin/settings).
-        let mut config = Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".into(), capture_mode: "off".into(), ..Config::default() };
+        let mut config =
+            Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".into(), capture_mode: "off".into(), ..Config::default() };
         config.vault_keys_file = Some(dir.path().join("vault.keys"));
         change(&mut config);
         let mut pg_cleanup = None;
@@ -246,7 +249,12 @@ impl Harness {
         assert_eq!(s.status, 201, "start: {:?}", s.json);
         let id = s.json["id"].as_str().unwrap().to_string();
         let frames: Vec<String> = live.iter().map(|(n, i)| self.photo(n, *i)).collect();
-        let c = self.call("POST", &format!("/v1/registrations/{id}/capture"), who, Some(serde_json::json!({ "nonce": s.json["capture"]["nonce"], "frames": frames })));
+        let c = self.call(
+            "POST",
+            &format!("/v1/registrations/{id}/capture"),
+            who,
+            Some(serde_json::json!({ "nonce": s.json["capture"]["nonce"], "frames": frames })),
+        );
         (id, c)
     }
 
