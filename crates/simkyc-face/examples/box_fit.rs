@@ -7,9 +7,8 @@
 use simkyc_face::{EngineOptions, FaceEngine};
 use simkyc_models::manifest::Manifest;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
+fn median(v: Vec<f64>) -> f64 {
+    simkyc_face::stats::median(v).unwrap_or(f64::NAN)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

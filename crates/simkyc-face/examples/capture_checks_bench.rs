@@ -10,9 +10,8 @@ use simkyc_face::liveness::PassiveLiveness;
 use simkyc_face::quality::measure;
 use simkyc_face::{EngineOptions, FaceEngine};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+fn median(v: Vec<f64>) -> f64 {
+    simkyc_face::stats::median(v).unwrap_or(f64::NAN)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -42,12 +42,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ms.push(t.elapsed().as_secs_f64() * 1e3);
                 found += usize::from(!faces.is_empty());
             }
-            ms.sort_by(|a, b| a.total_cmp(b));
             println!(
                 "{label:<16} detect_max_side {max_side:>3}: recall {:>5.1}% ({found}/{}), median {:.1} ms",
                 100.0 * found as f64 / inputs.len() as f64,
                 inputs.len(),
-                ms[ms.len() / 2]
+                simkyc_face::stats::median(ms).unwrap_or(f64::NAN)
             );
         }
     }

@@ -102,9 +102,8 @@ impl std::fmt::Display for ChallengeFailure {
 }
 
 /// The middle value (the upper one of an even count); 0 for none.
-pub(crate) fn median(mut v: Vec<f32>) -> f32 {
-    v.sort_by(f32::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
+pub(crate) fn median(v: Vec<f32>) -> f32 {
+    crate::stats::median(v).unwrap_or(0.0)
 }
 
 /// The first frame at which each action is seen (None when never).

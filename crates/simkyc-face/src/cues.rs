@@ -97,8 +97,7 @@ fn spectral(img: &RgbImage) -> (f32, f32) {
         return (0.0, 0.0);
     }
     let max = band.iter().copied().fold(0.0f32, f32::max);
-    band.sort_by(f32::total_cmp);
-    let median = band[band.len() / 2].max(1e-6);
+    let median = crate::stats::median(band).unwrap_or(0.0).max(1e-6);
     ((max / median).ln(), (band_energy / total) as f32)
 }
 

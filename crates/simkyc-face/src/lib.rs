@@ -18,6 +18,7 @@ pub mod onnx_shapes;
 pub mod onnx_tract;
 pub mod quality;
 pub mod runtime;
+pub mod stats;
 pub mod yunet;
 
 pub use engine::{EngineOptions, FaceAnalysis, FaceEngine, Subject, Timings};

@@ -173,11 +173,7 @@ impl FaceStack {
 /// document and with each other); the first frames of each third when nothing was tracked.
 pub fn key_frames_of(signals: &[Option<MeshSignals>]) -> Vec<usize> {
     let n = signals.len();
-    let med = |f: fn(&MeshSignals) -> f32| {
-        let mut v: Vec<f32> = signals.iter().flatten().map(f).collect();
-        v.sort_by(f32::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
-    };
+    let med = |f: fn(&MeshSignals) -> f32| simkyc_face::stats::median(signals.iter().flatten().map(f).collect()).unwrap_or(0.0);
     let (yaw, pitch) = (med(|s| s.yaw), med(|s| s.pitch));
     let mut keys: Vec<usize> = (0..3)
         .filter_map(|k| {

@@ -47,13 +47,8 @@ fn face_json(a: &FaceAnalysis) -> serde_json::Value {
     })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    if v.is_empty() {
-        0.0
-    } else {
-        v[v.len() / 2]
-    }
+fn median(v: Vec<f64>) -> f64 {
+    simkyc_face::stats::median(v).unwrap_or(0.0)
 }
 
 /// Runs `compare`.

@@ -283,7 +283,5 @@ pub fn run(a: LivenessArgs) -> Result<ExitCode> {
 }
 
 fn median(v: &[f32]) -> f32 {
-    let mut s = v.to_vec();
-    s.sort_by(f32::total_cmp);
-    s.get(s.len() / 2).copied().unwrap_or(f32::NAN)
+    simkyc_face::stats::median(v.to_vec()).unwrap_or(f32::NAN)
 }
