@@ -53,16 +53,7 @@ impl Embedder {
 
     /// Raw network output for one chip (not normalised).
     pub fn raw(&self, chip: &RgbImage) -> Result<Vec<f32>, FaceError> {
-        let (w, h) = self.chip_size();
-        if chip.dimensions() != (w, h) {
-            return Err(FaceError::Model(format!("chip is {:?}, embedder wants {w}x{h}", chip.dimensions())));
-        }
-        let shape = crate::image_ops::tensor_shape(&self.input, w as usize, h as usize);
-        let (_, out) = self.model.run(&shape, to_tensor(chip, &self.input))?;
-        if out.len() != self.dim {
-            return Err(FaceError::Model(format!("embedder produced {} values, manifest says {}", out.len(), self.dim)));
-        }
-        Ok(out)
+        self.raw_many(&[chip], 1)?.pop().ok_or_else(|| FaceError::Model("embedder returned nothing".into()))
     }
 
     /// Unit-length embedding of a chip; with `flip`, of the chip and its mirror averaged.
@@ -75,10 +66,6 @@ impl Embedder {
         let (w, h) = self.chip_size();
         let mut out = Vec::with_capacity(chips.len());
         for group in chips.chunks(max_batch.max(1)) {
-            if group.len() == 1 {
-                out.push(self.raw(group[0])?);
-                continue;
-            }
             let mut data = Vec::with_capacity(group.len() * 3 * (w * h) as usize);
             for chip in group {
                 if chip.dimensions() != (w, h) {
@@ -91,7 +78,7 @@ impl Embedder {
             let (_, values) = self.model.run(&shape, data)?;
             if values.len() != group.len() * self.dim {
                 return Err(FaceError::Model(format!(
-                    "embedder produced {} values for {} chips, manifest says {} each",
+                    "embedder produced {} values for {} chip(s), manifest says {} each",
                     values.len(),
                     group.len(),
                     self.dim

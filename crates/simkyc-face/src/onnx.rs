@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::onnx_ort::OrtModel;
+use crate::onnx_ort::{ModelSource, OrtModel};
 use crate::onnx_shapes::{free_declared_shapes, FreeDims};
 use crate::onnx_tract::TractModel;
 use crate::runtime::Runtime;
@@ -38,23 +38,23 @@ impl OnnxModel {
     /// Loads an ONNX file after checking its SHA-256 (skipped when `sha256` is empty), with the
     /// chosen input dimensions freed (see `onnx_shapes`).
     pub fn load(name: &str, path: &Path, sha256: &str, free: FreeDims, runtime: &Runtime) -> Result<OnnxModel, FaceError> {
-        Self::from_bytes(name, &read_checked(name, path, sha256)?, free, runtime)
+        let (n, p, s) = (name.to_string(), path.to_path_buf(), sha256.to_string());
+        let prepare = move || free_declared_shapes(&n, &read_checked(&n, &p, &s)?, free);
+        let bytes = prepare()?;
+        Self::from_prepared(name, &bytes, Box::new(prepare), runtime)
     }
 
-    /// The runtime it runs on (`tract` or `onnxruntime`).
-    pub fn runtime_name(&self) -> &'static str {
-        match &self.backend {
-            Backend::Tract(_) => "tract",
-            Backend::Ort(_) => "onnxruntime",
-        }
-    }
-
-    /// Parses an ONNX model from memory.
+    /// Parses an ONNX model from memory (kept, for onnxruntime's further sessions).
     pub fn from_bytes(name: &str, bytes: &[u8], free: FreeDims, runtime: &Runtime) -> Result<OnnxModel, FaceError> {
-        let bytes = free_declared_shapes(name, bytes, free)?;
+        let bytes = std::sync::Arc::new(free_declared_shapes(name, bytes, free)?);
+        let kept = bytes.clone();
+        Self::from_prepared(name, &bytes, Box::new(move || Ok(kept.to_vec())), runtime)
+    }
+
+    fn from_prepared(name: &str, bytes: &[u8], source: ModelSource, runtime: &Runtime) -> Result<OnnxModel, FaceError> {
         let backend = match runtime {
-            Runtime::Tract => Backend::Tract(TractModel::from_bytes(name, &bytes)?),
-            Runtime::Onnxruntime(o) => Backend::Ort(OrtModel::from_bytes(name, bytes, o)?),
+            Runtime::Tract => Backend::Tract(TractModel::from_bytes(name, bytes)?),
+            Runtime::Onnxruntime(o) => Backend::Ort(OrtModel::new(name, bytes, source, o)?),
         };
         Ok(OnnxModel { backend })
     }

@@ -4,7 +4,8 @@
 //! session, or builds one when all are busy, and puts it back afterwards. The pool therefore
 //! grows to the number of requests that ran at once, which the server bounds. The sessions of a
 //! model share one container of pre-packed weights, so a second session does not pack (and
-//! hold) its own copy.
+//! hold) its own copy. The model file is not kept in memory for those later sessions (SFace
+//! alone is 39 MB): it is read again, checked and prepared, from its source.
 
 use std::sync::Mutex;
 
@@ -16,10 +17,13 @@ use crate::onnx::Output;
 use crate::runtime::OrtRuntime;
 use crate::FaceError;
 
+/// Gives a model's prepared bytes again when the pool needs another session.
+pub type ModelSource = Box<dyn Fn() -> Result<Vec<u8>, FaceError> + Send + Sync>;
+
 /// An ONNX graph on onnxruntime with one f32 input.
 pub struct OrtModel {
     name: String,
-    bytes: Vec<u8>,
+    source: ModelSource,
     runtime: OrtRuntime,
     prepacked: PrepackedWeights,
     idle: Mutex<Vec<Session>>,
@@ -30,21 +34,22 @@ fn ort_err(name: &str, e: impl std::fmt::Display) -> FaceError {
 }
 
 impl OrtModel {
-    /// Builds the first session from the model's bytes (which are kept for further sessions).
-    pub fn from_bytes(name: &str, bytes: Vec<u8>, runtime: &OrtRuntime) -> Result<OrtModel, FaceError> {
+    /// Builds the first session from the prepared bytes at hand; later sessions get theirs from
+    /// `source`.
+    pub fn new(name: &str, bytes: &[u8], source: ModelSource, runtime: &OrtRuntime) -> Result<OrtModel, FaceError> {
         let m = OrtModel {
             name: name.to_string(),
-            bytes,
+            source,
             runtime: runtime.clone(),
             prepacked: PrepackedWeights::new(),
             idle: Mutex::new(Vec::new()),
         };
-        let first = m.new_session()?;
+        let first = m.new_session(bytes)?;
         m.idle.lock().map_err(|_| ort_err(name, "session pool poisoned"))?.push(first);
         Ok(m)
     }
 
-    fn new_session(&self) -> Result<Session, FaceError> {
+    fn new_session(&self, bytes: &[u8]) -> Result<Session, FaceError> {
         let e = |e: ort::Error<_>| ort_err(&self.name, e);
         Session::builder(self.runtime.environment())
             .map_err(|e| ort_err(&self.name, e))?
@@ -58,7 +63,7 @@ impl OrtModel {
             .map_err(e)?
             .with_prepacked_weights(&self.prepacked)
             .map_err(e)?
-            .commit_from_memory(&self.bytes)
+            .commit_from_memory(bytes)
             .map_err(|e| ort_err(&self.name, e))
     }
 
@@ -67,7 +72,7 @@ impl OrtModel {
         let taken = self.idle.lock().map_err(|_| ort_err(&self.name, "session pool poisoned"))?.pop();
         let mut session = match taken {
             Some(s) => s,
-            None => self.new_session()?,
+            None => self.new_session(&(self.source)()?)?,
         };
         let result = Self::run_on(&self.name, &mut session, shape, &data);
         self.idle.lock().map_err(|_| ort_err(&self.name, "session pool poisoned"))?.push(session);

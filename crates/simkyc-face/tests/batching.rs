@@ -7,18 +7,10 @@ use simkyc_face::decode::{decode_rgb, DecodeLimits};
 use simkyc_face::{EngineOptions, FaceEngine};
 
 fn photos(data: &std::path::Path) -> Vec<image::RgbImage> {
-    let dir = data.join("asian-wild/images");
-    let mut people: Vec<_> = std::fs::read_dir(&dir).expect("asian-wild").filter_map(|e| e.ok().map(|e| e.path())).collect();
-    people.sort();
-    let mut v = Vec::new();
-    for p in people.iter().take(5) {
-        let mut files: Vec<_> = std::fs::read_dir(p).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
-        for f in files.iter().take(1) {
-            v.push(decode_rgb(&std::fs::read(f).expect("read"), &DecodeLimits::default()).expect("decode"));
-        }
-    }
-    v
+    common::first_photos(data, "asian-wild", 5)
+        .iter()
+        .map(|f| decode_rgb(&std::fs::read(f).expect("read"), &DecodeLimits::default()).expect("decode"))
+        .collect()
 }
 
 #[test]

@@ -31,18 +31,7 @@ fn setup() -> Option<Setup> {
 
 /// Development photos of several sets, a few per set.
 fn photos(s: &Setup) -> Vec<std::path::PathBuf> {
-    let mut v = Vec::new();
-    for set in ["asian-wild/images", "casia-dev/images", "lfw-dev/images", "asian-celebs/images"] {
-        let Ok(people) = std::fs::read_dir(s.data.join(set)) else { continue };
-        let mut people: Vec<_> = people.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
-        people.sort();
-        for p in people.iter().take(4) {
-            let mut files: Vec<_> = std::fs::read_dir(p).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())).collect();
-            files.sort();
-            v.extend(files.into_iter().take(1));
-        }
-    }
-    v
+    ["asian-wild", "casia-dev", "lfw-dev", "asian-celebs"].iter().flat_map(|set| common::first_photos(&s.data, set, 4)).collect()
 }
 
 fn image(p: &std::path::Path) -> image::RgbImage {

@@ -55,3 +55,19 @@ pub fn runtimes(models: &std::path::Path) -> Vec<simkyc_face::runtime::Runtime> 
     }
     v
 }
+
+/// The first photo (by name) of each of the first `people` identities (by name) of a
+/// development set (`asian-wild`, `casia-dev`, ...); none when the set is absent.
+pub fn first_photos(data: &std::path::Path, set: &str, people: usize) -> Vec<PathBuf> {
+    let list = |d: &std::path::Path| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(d).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path())).collect();
+        v.sort();
+        v
+    };
+    list(&data.join(set).join("images"))
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .take(people)
+        .filter_map(|p| list(&p).into_iter().next())
+        .collect()
+}
