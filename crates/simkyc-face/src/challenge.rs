@@ -3,46 +3,12 @@
 //! left (the nose moves to the image's right in an unmirrored camera frame); `nod` is looking
 //! down and back up.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::mesh::MeshSignals;
 
-/// One requested action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Close and open both eyes.
-    Blink,
-    /// Turn the head to the customer's left.
-    TurnLeft,
-    /// Turn the head to the customer's right.
-    TurnRight,
-    /// Open the mouth.
-    OpenMouth,
-    /// Look down, then back.
-    Nod,
-}
-
-impl Action {
-    /// Every action the server may ask for.
-    pub const ALL: [Action; 5] = [Action::Blink, Action::TurnLeft, Action::TurnRight, Action::OpenMouth, Action::Nod];
-
-    /// The action with this API name.
-    pub fn parse(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == name)
-    }
-
-    /// API name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Blink => "blink",
-            Action::TurnLeft => "turn_left",
-            Action::TurnRight => "turn_right",
-            Action::OpenMouth => "open_mouth",
-            Action::Nod => "nod",
-        }
-    }
-}
+/// One requested action (the service's vocabulary, shared with the workflow rules).
+pub use simkyc_workflow::Action;
 
 /// Thresholds of the action detectors, relative to the sequence's own baseline (its median).
 #[derive(Debug, Clone, Copy, Serialize)]

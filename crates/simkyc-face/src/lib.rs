@@ -19,6 +19,7 @@ pub mod onnx_tract;
 pub mod quality;
 pub mod runtime;
 pub mod stats;
+pub mod thresholds;
 pub mod yunet;
 
 pub use engine::{EngineOptions, FaceAnalysis, FaceEngine, Subject, Timings};

@@ -78,9 +78,41 @@ impl QualityLimits {
     };
 }
 
+/// Which measure failed its limit.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityProblem {
+    /// Fewer pixels between the eyes than required.
+    FaceTooSmall,
+    /// Not sharp enough.
+    Blurry,
+    /// Too dark.
+    Underexposed,
+    /// Too bright or glare.
+    Overexposed,
+    /// Head turned or tilted.
+    Pose,
+}
+
+impl QualityProblem {
+    /// The problem's name (the reason code without its `live_` or `document_` prefix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QualityProblem::FaceTooSmall => "face_too_small",
+            QualityProblem::Blurry => "blurry",
+            QualityProblem::Underexposed => "underexposed",
+            QualityProblem::Overexposed => "overexposed",
+            QualityProblem::Pose => "pose",
+        }
+    }
+}
+
 /// One quality problem.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct QualityIssue {
+    /// Which measure failed.
+    #[serde(skip)]
+    pub problem: Option<QualityProblem>,
     /// Reason code, e.g. `live_blurry`.
     pub code: String,
     /// What the clerk should do.
@@ -154,26 +186,28 @@ pub fn measure(img: &RgbImage, s: &Subject) -> QualityMeasures {
 /// Judges measures against limits; `prefix` is `live` or `document` for the codes.
 pub fn assess(m: &QualityMeasures, l: &QualityLimits, prefix: &str) -> Vec<QualityIssue> {
     let mut out = Vec::new();
-    let mut add = |code: &str, message: String| out.push(QualityIssue { code: format!("{prefix}_{code}"), message });
+    let mut add = |problem: QualityProblem, message: String| {
+        out.push(QualityIssue { problem: Some(problem), code: format!("{prefix}_{}", problem.as_str()), message })
+    };
     if m.inter_eye_px < l.min_eye_px {
         add(
-            "face_too_small",
+            QualityProblem::FaceTooSmall,
             format!("the face is too small ({:.0} px between the eyes, at least {:.0}): move closer", m.inter_eye_px, l.min_eye_px),
         );
     }
     if m.sharpness < l.min_sharpness {
         add(
-            "blurry",
+            QualityProblem::Blurry,
             format!("the picture is blurred (sharpness {:.0}, at least {:.0}): hold still and focus", m.sharpness, l.min_sharpness),
         );
     }
     if m.brightness < l.min_brightness {
-        add("underexposed", "the face is too dark: add light in front of the customer".into());
+        add(QualityProblem::Underexposed, "the face is too dark: add light in front of the customer".into());
     } else if m.brightness > l.max_brightness || m.clipped > l.max_clipped {
-        add("overexposed", "the face is too bright or has glare: reduce the light or move away from the window".into());
+        add(QualityProblem::Overexposed, "the face is too bright or has glare: reduce the light or move away from the window".into());
     }
     if m.roll_deg.abs() > l.max_roll_deg || m.yaw.abs() > l.max_yaw || m.pitch < l.pitch_range.0 || m.pitch > l.pitch_range.1 {
-        add("pose", "the head is turned or tilted: ask the customer to look straight at the camera".into());
+        add(QualityProblem::Pose, "the head is turned or tilted: ask the customer to look straight at the camera".into());
     }
     out
 }

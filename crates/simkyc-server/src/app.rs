@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use crate::auth::{require_key, VerifiedKeys};
 use crate::config::{Config, ConfigError};
 use crate::error::ApiError;
-use crate::face::{FaceStack, FaceStackError};
+use crate::face::FaceStack;
 use crate::metrics::Metrics;
 use crate::middleware::{idempotency, limit_body, observe};
 use crate::routes::{admin, audit, console, me, ops, registrations, review, sims};
@@ -43,7 +43,7 @@ pub enum StartError {
     Keys(#[from] KeyError),
     /// Models or thresholds.
     #[error(transparent)]
-    Face(#[from] FaceStackError),
+    Face(#[from] simkyc_verify::LoadError),
     /// Filesystem or socket.
     #[error("{context}: {cause}")]
     Io {
@@ -80,7 +80,7 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     }
     let store = Store::open(&url).await.map_err(|cause| StartError::Store { url: redact_url(&url), cause })?;
     store
-        .ensure_default_operator(config.sim_limit, &config.capture_mode)
+        .ensure_default_operator(config.sim_limit, config.capture_mode)
         .await
         .map_err(|cause| StartError::Store { url: redact_url(&url), cause })?;
     Ok(store)

@@ -24,8 +24,8 @@ pub struct Config {
     pub vault_keys_file: Option<PathBuf>,
     /// SIM limit per document of the operator created on first start.
     pub sim_limit: i64,
-    /// Capture-check mode of the operator created on first start (`passive` or `off`).
-    pub capture_mode: String,
+    /// Capture-check mode of the operator created on first start (`active`, `passive` or `off`).
+    pub capture_mode: simkyc_workflow::CaptureMode,
     /// Inference runtime: `auto` (onnxruntime where `simkyc models fetch` installed its
     /// library, tract otherwise), `tract` or `onnxruntime`.
     pub runtime: simkyc_face::runtime::RuntimeChoice,
@@ -93,7 +93,7 @@ impl Default for Config {
             thresholds: None,
             vault_keys_file: None,
             sim_limit: 5,
-            capture_mode: "active".into(),
+            capture_mode: simkyc_workflow::CaptureMode::Active,
             runtime: simkyc_face::runtime::RuntimeChoice::Auto,
             runtime_threads: 1,
             retention_days: 30,
@@ -102,15 +102,15 @@ impl Default for Config {
             max_image_bytes: 8 * 1024 * 1024,
             max_image_side: 8192,
             max_frames: 5,
-            min_live_eye_px: 30.0,
-            min_document_eye_px: 12.0,
+            min_live_eye_px: simkyc_verify::capture::MIN_LIVE_EYE_PX,
+            min_document_eye_px: simkyc_verify::document::MIN_DOCUMENT_EYE_PX,
             capture_ttl_minutes: 15,
             inference_threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             idempotency_hours: 24,
             log_format: "text".into(),
             quality: simkyc_face::quality::QualityLimits::LIVE,
             liveness_threshold: simkyc_face::liveness::PASSIVE_THRESHOLD,
-            eyes_closed_ear: 0.10,
+            eyes_closed_ear: simkyc_verify::capture::EYES_CLOSED_EAR,
             challenge_max_frames: 30,
             challenge_ttl_secs: 120,
             challenge_actions: simkyc_face::challenge::Action::ALL.iter().map(|a| a.as_str().to_string()).collect(),
@@ -200,9 +200,6 @@ impl Config {
         if !(1..=1000).contains(&self.sim_limit) {
             return bad(format!("sim_limit must be 1-1000, not {}", self.sim_limit));
         }
-        if crate::capture::CaptureMode::parse(&self.capture_mode).is_none() {
-            return bad(format!("capture_mode must be active, passive or off, not {:?}", self.capture_mode));
-        }
         if self.max_frames == 0 || self.max_frames > 30 {
             return bad("max_frames must be 1-30".into());
         }
@@ -228,6 +225,17 @@ impl Config {
             return bad("log_format must be text or json".into());
         }
         Ok(())
+    }
+
+    /// The capture checks' limits at the pipeline's operating points.
+    pub fn capture_limits(&self, points: simkyc_workflow::MatchPoints) -> simkyc_verify::CaptureLimits {
+        simkyc_verify::CaptureLimits {
+            min_eye_px: self.min_live_eye_px,
+            same_person: simkyc_verify::capture::same_person_threshold(points),
+            quality: self.quality,
+            liveness: self.liveness_threshold,
+            eyes_closed: self.eyes_closed_ear,
+        }
     }
 
     /// The distinct actions an active challenge may ask for, in the configured order.

@@ -80,13 +80,8 @@ impl From<simkyc_store::StoreError> for ApiError {
         use simkyc_store::StoreError::*;
         match e {
             NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            Conflict(msg) => {
-                // Conflicts may start with a stable code: "sim_limit_reached: …".
-                match msg.split_once(": ") {
-                    Some((code, text)) if code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => ApiError::conflict(code, text),
-                    _ => ApiError::conflict("state_conflict", msg),
-                }
-            }
+            e @ InvalidId { .. } => ApiError::unprocessable("id_invalid", e.to_string()),
+            Conflict(c) => ApiError::conflict(c.code(), c.to_string()),
             other => ApiError::internal("storage", &other),
         }
     }

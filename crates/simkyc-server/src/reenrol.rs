@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use simkyc_store::reenrol::StaleTemplates;
 use simkyc_store::{aad, Store};
 
-use crate::face::{template_bytes, FaceStack};
+use simkyc_verify::template;
+use simkyc_verify::Depth;
+
+use crate::face::FaceStack;
 use crate::vault::Vault;
 
 /// Why re-enrolment stopped.
@@ -54,12 +57,9 @@ pub struct ReenrolReport {
 
 async fn embed_sealed(face: &FaceStack, vault: &Vault, id: &str, column: &str, sealed: &[u8]) -> Result<Option<Vec<f32>>, ReenrolError> {
     let photo = vault.open(sealed, &aad("registrations", column, id))?;
-    let mut out = face.analyze_documents(vec![photo]).await.map_err(|e| ReenrolError::Face { id: id.into(), why: e.message.clone() })?;
-    match out.pop() {
-        Some(Ok(a)) => Ok(a.analysis.subject.map(|s| s.embedding)),
-        // An undecodable stored photo cannot give a template either.
-        Some(Err(_)) | None => Ok(None),
-    }
+    let out = face.analyse(photo, Depth::Document).await.map_err(|e| ReenrolError::Face { id: id.into(), why: e.message.clone() })?;
+    // An undecodable stored photo cannot give a template either.
+    Ok(out.ok().and_then(|a| a.analysis.subject.map(|s| s.embedding)))
 }
 
 /// Finds the stale registrations and, unless `dry_run`, re-enrols or marks them;
@@ -72,7 +72,7 @@ pub async fn reenrol(
     dry_run: bool,
     progress: impl Fn(usize, usize),
 ) -> Result<ReenrolReport, ReenrolError> {
-    let model = face.engine.template_model().to_string();
+    let model = face.template_model();
     let stale = store.stale_templates(&model).await?;
     let mut report = ReenrolReport { model: model.clone(), ..Default::default() };
     for r in &stale {
@@ -95,7 +95,7 @@ pub async fn reenrol(
         ] {
             let sealed = match (has, photo) {
                 (true, Some(p)) => match embed_sealed(face, vault, &r.id, photo_col, p).await? {
-                    Some(t) => Some(vault.seal(&template_bytes(&t), &aad("registrations", template_col, &r.id))?),
+                    Some(t) => Some(vault.seal(&template::to_bytes(&t), &aad("registrations", template_col, &r.id))?),
                     None => {
                         faceless = true;
                         None

@@ -801,9 +801,9 @@ fn templates_of_another_model(h: &Harness) {
     let done = run(false);
     assert_eq!((done.reenrolled, done.marked, done.no_face), (1, 1, 0), "{done:?}");
     let a = h.rt.block_on(state.store.registration(&first, "default")).unwrap();
-    assert_eq!((a.template_model.as_deref(), a.recapture_needed), (Some(model.as_str()), false));
+    assert_eq!((a.template_model.as_deref(), a.recapture_needed.0), (Some(model.as_str()), false));
     let b = h.rt.block_on(state.store.registration(&second, "default")).unwrap();
-    assert_eq!((b.template_model.as_deref(), b.recapture_needed), (Some(old), true));
+    assert_eq!((b.template_model.as_deref(), b.recapture_needed.0), (Some(old), true));
     // A second run finds the marked one again but has nothing left to do.
     let again = run(false);
     assert_eq!((again.reenrolled, again.marked, again.without_photos), (0, 0, 1));

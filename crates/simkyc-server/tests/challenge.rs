@@ -12,6 +12,8 @@ use std::process::Command;
 use harness::{resident_id, Harness};
 use serde_json::json;
 use simkyc_face::challenge::{Action, ChallengeFailure};
+use simkyc_verify::ChallengeSummary;
+use simkyc_workflow::CaptureMode;
 
 fn ffmpeg() -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join("ffmpeg")).find(|f| f.is_file()));
@@ -42,22 +44,24 @@ fn clip_section(ffmpeg: &Path, clip: &Path, dir: &Path, start: f64, seconds: f64
     files.iter().map(|f| std::fs::read(f).unwrap()).collect()
 }
 
+/// The service's analysis of an active-challenge capture (on its inference pool).
+fn challenge(h: &Harness, frames: Vec<Vec<u8>>, actions: Vec<Action>) -> ChallengeSummary {
+    let face = &h.running.as_ref().expect("server running").state.face;
+    let capture = h.rt.block_on(face.run(move |v| v.analyse_capture(CaptureMode::Active, &frames, &actions))).expect("inference slot");
+    capture.unwrap_or_else(|e| panic!("{e}")).challenge.expect("an active capture has a challenge")
+}
+
 #[test]
 fn natural_blinks_in_real_video_are_seen_at_the_consoles_blink_rate() {
     let Some(ff) = ffmpeg() else { return };
     let Some(h) = Harness::sqlite() else { return };
-    let face = &h.running.as_ref().unwrap().state.face;
     let clip = h.data.join("pad-dev/real2.webm");
     // The person in real2.webm blinks at about 1.6 s and 10.7 s (eyes visibly shut in the
     // frames). The console takes blink steps at 10 frames a second.
     for (start, fps, blink_at, head_still) in [(9.7, 10, 10.3..=11.2, true), (9.7, 15, 10.3..=11.2, true), (0.8, 10, 1.3..=2.0, false)] {
         let dir = tempfile::tempdir().unwrap();
         let frames = clip_section(&ff, &clip, dir.path(), start, 2.0, fps);
-        let r =
-            h.rt.block_on(face.analyze_challenge(frames.clone(), vec![Action::Blink]))
-                .unwrap()
-                .map_err(|(i, e)| format!("frame {i}: {e}"))
-                .unwrap();
+        let r = challenge(&h, frames.clone(), vec![Action::Blink]);
         let ears: Vec<f32> = r.signals.iter().map(|s| s.map(|s| s.ear).unwrap_or(f32::NAN)).collect();
         assert!(ears.iter().all(|e| e.is_finite()), "tracked throughout: {ears:?}");
         let at = r.verdict.unwrap_or_else(|e| panic!("blink from {start} s at {fps} fps not seen: {e}; {ears:?}"));
@@ -67,7 +71,7 @@ fn natural_blinks_in_real_video_are_seen_at_the_consoles_blink_rate() {
         assert!(ears[at[0]] < 0.17, "eyelids not refined: {ears:?}");
         // Blinking is not turning: where the head stays still, the same frames do not pass a turn.
         if head_still {
-            let turn = h.rt.block_on(face.analyze_challenge(frames, vec![Action::TurnLeft])).unwrap().unwrap();
+            let turn = challenge(&h, frames, vec![Action::TurnLeft]);
             assert_eq!(turn.verdict, Err(ChallengeFailure::Missing(Action::TurnLeft)));
         }
     }
@@ -80,11 +84,9 @@ fn challenge_actions_are_seen_in_real_frames_and_order_matters() {
     let dir = tempfile::tempdir().unwrap();
     let frames = clip_frames(&ff, &h.data.join("pad-dev/real2.webm"), dir.path());
     assert!(frames.len() >= 14, "{} frames", frames.len());
-    let face = &h.running.as_ref().unwrap().state.face;
     let run = |actions: Vec<Action>| {
         let started = std::time::Instant::now();
-        let r =
-            h.rt.block_on(face.analyze_challenge(frames.clone(), actions)).unwrap().map_err(|(i, e)| format!("frame {i}: {e}")).unwrap();
+        let r = challenge(&h, frames.clone(), actions);
         (r, started.elapsed())
     };
     let (ok, took) = run(vec![Action::TurnLeft, Action::TurnRight]);
@@ -144,7 +146,7 @@ fn active_mode_issues_a_challenge_and_refuses_a_still_picture() {
 #[test]
 fn an_expired_challenge_is_refused() {
     let Some(h) = Harness::sqlite_with(|c| {
-        c.capture_mode = "active".into();
+        c.capture_mode = simkyc_workflow::CaptureMode::Active;
         c.challenge_ttl_secs = 0;
     }) else {
         return;
@@ -164,7 +166,7 @@ fn an_expired_challenge_is_refused() {
 #[test]
 fn the_operator_chooses_which_actions_a_challenge_may_ask_for() {
     let Some(h) = Harness::sqlite_with(|c| {
-        c.capture_mode = "active".into();
+        c.capture_mode = simkyc_workflow::CaptureMode::Active;
         c.challenge_actions = vec!["turn_right".into(), "turn_left".into(), "turn_left".into()];
     }) else {
         return;

@@ -2,11 +2,12 @@
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
 use crate::{get, Result, Store, StoreError, WriteTx};
 
 /// A stored key (its hash, not the secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct ApiKeyRow {
     /// Public key id (the part of the key before the secret).
     pub id: String,
@@ -28,16 +29,7 @@ pub struct ApiKeyRow {
 }
 
 fn key(r: &AnyRow) -> Result<ApiKeyRow> {
-    Ok(ApiKeyRow {
-        id: get(r, "id")?,
-        secret_hash: get(r, "secret_hash")?,
-        role: get(r, "role")?,
-        operator_id: get(r, "operator_id")?,
-        store_id: get(r, "store_id")?,
-        label: get(r, "label")?,
-        created_at: get(r, "created_at")?,
-        revoked_at: get(r, "revoked_at")?,
-    })
+    Ok(ApiKeyRow::from_row(r)?)
 }
 
 const COLUMNS: &str = "id, secret_hash, role, operator_id, store_id, label, created_at, revoked_at";

@@ -26,6 +26,7 @@ pub use registrations::{GalleryEntry, NewRegistration, RegistrationRow, Verdict}
 pub use sims::{SimRow, Termination};
 pub use write::WriteTx;
 
+use simkyc_workflow::RegistrationState;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
@@ -53,9 +54,133 @@ pub enum StoreError {
     /// The record does not exist (or belongs to another operator).
     #[error("{0} not found")]
     NotFound(String),
+    /// A short id (operator, store) that is not 1–64 lowercase letters, digits, `-` or `_`.
+    #[error("{kind} id {id:?} must be 1-64 lowercase letters, digits, '-' or '_'")]
+    InvalidId {
+        /// What the id names (`operator`, `store`).
+        kind: &'static str,
+        /// The id given.
+        id: String,
+    },
     /// The change conflicts with the record's current state.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(#[from] Conflict),
+}
+
+/// Why a change conflicts with what is stored; each has a stable code for the API.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Conflict {
+    /// An operator or store with this id exists.
+    #[error("{kind} {id} already exists")]
+    Exists {
+        /// What the id names.
+        kind: &'static str,
+        /// The id.
+        id: String,
+    },
+    /// The registration is in a state the change does not start from.
+    #[error("registration {id} is {from}; it cannot become {to}")]
+    State {
+        /// Registration.
+        id: String,
+        /// Its current state.
+        from: RegistrationState,
+        /// The state asked for.
+        to: RegistrationState,
+    },
+    /// The registration's capture was already taken (decided, or cancelled).
+    #[error("registration {id} is {state}")]
+    CaptureAlreadyDone {
+        /// Registration.
+        id: String,
+        /// Its current state.
+        state: RegistrationState,
+    },
+    /// A SIM identifier (MSISDN, ICCID, IMSI) is active on another SIM.
+    #[error("this {} is already active on another SIM", .field.as_str().to_uppercase())]
+    SimInUse {
+        /// Which identifier.
+        field: SimField,
+    },
+    /// The document holds the operator's limit of active SIMs.
+    #[error("this document already holds {limit} active SIM(s), the operator's limit")]
+    SimLimitReached {
+        /// The limit.
+        limit: i64,
+    },
+}
+
+impl Conflict {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Conflict::Exists { .. } => "already_exists",
+            Conflict::State { .. } => "state_conflict",
+            Conflict::CaptureAlreadyDone { .. } => "capture_already_done",
+            Conflict::SimInUse { field: SimField::Msisdn } => "msisdn_in_use",
+            Conflict::SimInUse { field: SimField::Iccid } => "iccid_in_use",
+            Conflict::SimInUse { field: SimField::Imsi } => "imsi_in_use",
+            Conflict::SimLimitReached { .. } => "sim_limit_reached",
+        }
+    }
+}
+
+/// The identifiers of a SIM that are unique among active SIMs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimField {
+    /// The phone number.
+    Msisdn,
+    /// The card id.
+    Iccid,
+    /// The subscriber identity.
+    Imsi,
+}
+
+impl SimField {
+    /// Column name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SimField::Msisdn => "msisdn",
+            SimField::Iccid => "iccid",
+            SimField::Imsi => "imsi",
+        }
+    }
+}
+
+/// A JSON text column read as its type (a malformed value is a decode error, never a default).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JsonText<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> TryFrom<String> for JsonText<T> {
+    type Error = serde_json::Error;
+    fn try_from(s: String) -> std::result::Result<JsonText<T>, serde_json::Error> {
+        serde_json::from_str(&s).map(JsonText)
+    }
+}
+
+impl<T> std::ops::Deref for JsonText<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for JsonText<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+/// A 0/1 INTEGER column read as a flag (sqlx's `Any` driver decodes booleans only from
+/// boolean columns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(transparent)]
+pub struct Flag(pub bool);
+
+impl From<i64> for Flag {
+    fn from(v: i64) -> Flag {
+        Flag(v != 0)
+    }
 }
 
 /// Result type of this crate.

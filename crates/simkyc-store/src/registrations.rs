@@ -3,11 +3,10 @@
 //! racing on one registration cannot both succeed.
 
 use serde::Serialize;
-use simkyc_workflow::RegistrationState;
-use sqlx::any::AnyRow;
+use simkyc_workflow::{CaptureMode, CaptureRequirements, Outcome, Reason, RegistrationState};
 
 use crate::sims::SimRow;
-use crate::{get, Result, Store, StoreError, WriteTx};
+use crate::{get, Conflict, Flag, JsonText, Result, SimField, Store, StoreError, WriteTx};
 
 /// What the server stores when a registration starts.
 #[derive(Debug, Clone)]
@@ -29,9 +28,9 @@ pub struct NewRegistration {
     /// Document expiry (`YYYY-MM-DD`), none for long-term.
     pub doc_expiry: Option<String>,
     /// Capture-check mode applied.
-    pub capture_mode: String,
-    /// Capture requirements given to the client (JSON).
-    pub challenge: String,
+    pub capture_mode: CaptureMode,
+    /// Capture requirements given to the client.
+    pub capture_requirements: CaptureRequirements,
     /// Encrypted document photo.
     pub doc_photo_enc: Vec<u8>,
     /// Encrypted document-photo template.
@@ -45,12 +44,12 @@ pub struct NewRegistration {
 pub struct Verdict {
     /// approved / rejected / review.
     pub state: RegistrationState,
-    /// Reasons as JSON.
-    pub reasons: String,
+    /// Reasons, refusing ones first.
+    pub reasons: Vec<Reason>,
     /// Clerk message.
     pub message: String,
-    /// Scores as JSON.
-    pub scores: String,
+    /// The measurements behind the decision (a record for reviewers).
+    pub scores: serde_json::Value,
     /// Encrypted best live frame.
     pub live_photo_enc: Option<Vec<u8>>,
     /// Encrypted live template.
@@ -65,7 +64,7 @@ pub struct Verdict {
 }
 
 /// A stored registration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct RegistrationRow {
     /// Id.
     pub id: String,
@@ -85,19 +84,25 @@ pub struct RegistrationRow {
     /// Expiry.
     pub doc_expiry: Option<String>,
     /// Current state.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: RegistrationState,
     /// The automatic decision at capture.
-    pub decision: Option<String>,
-    /// Reasons (JSON text).
-    pub reasons: String,
+    #[sqlx(try_from = "OptionalText")]
+    pub decision: Option<Outcome>,
+    /// Reasons of the decision, refusing ones first (none before it).
+    #[sqlx(try_from = "String")]
+    pub reasons: JsonText<Vec<Reason>>,
     /// Clerk message.
     pub message: String,
-    /// Scores (JSON text).
-    pub scores: String,
+    /// The measurements behind the decision (empty before it).
+    #[sqlx(try_from = "String")]
+    pub scores: JsonText<serde_json::Value>,
     /// Capture mode.
-    pub capture_mode: String,
-    /// Capture requirements (JSON text).
-    pub challenge: String,
+    #[sqlx(try_from = "String")]
+    pub capture_mode: CaptureMode,
+    /// What the client was asked to capture.
+    #[sqlx(try_from = "String")]
+    pub capture_requirements: CaptureRequirements,
     /// Encrypted document photo.
     #[serde(skip)]
     pub doc_photo_enc: Option<Vec<u8>>,
@@ -129,46 +134,25 @@ pub struct RegistrationRow {
     /// The model that made the templates (embedder and adaptation); none without templates.
     pub template_model: Option<String>,
     /// Enrolled with another model's templates and no photo left to re-enrol from.
-    pub recapture_needed: bool,
+    #[sqlx(try_from = "i64")]
+    pub recapture_needed: Flag,
+}
+
+/// A nullable text column as read.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+struct OptionalText(Option<String>);
+
+impl TryFrom<OptionalText> for Option<Outcome> {
+    type Error = simkyc_workflow::decision::UnknownOutcome;
+    fn try_from(t: OptionalText) -> std::result::Result<Option<Outcome>, Self::Error> {
+        t.0.map(Outcome::try_from).transpose()
+    }
 }
 
 const COLUMNS: &str = "id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, decision, reasons, message, scores, \
-    capture_mode, challenge, doc_photo_enc, live_photo_enc, doc_template_enc, live_template_enc, photos_purged_at, review_comment, reviewed_by, \
+    capture_mode, capture_requirements, doc_photo_enc, live_photo_enc, doc_template_enc, live_template_enc, photos_purged_at, review_comment, reviewed_by, \
     msisdn, created_at, updated_at, decided_at, capture_attempts, template_model, recapture_needed";
-
-fn registration(r: &AnyRow) -> Result<RegistrationRow> {
-    Ok(RegistrationRow {
-        id: get(r, "id")?,
-        operator_id: get(r, "operator_id")?,
-        store_id: get(r, "store_id")?,
-        created_by: get(r, "created_by")?,
-        doc_type: get(r, "doc_type")?,
-        doc_number: get(r, "doc_number")?,
-        name_enc: get(r, "name_enc")?,
-        doc_expiry: get(r, "doc_expiry")?,
-        state: get(r, "state")?,
-        decision: get(r, "decision")?,
-        reasons: get(r, "reasons")?,
-        message: get(r, "message")?,
-        scores: get(r, "scores")?,
-        capture_mode: get(r, "capture_mode")?,
-        challenge: get(r, "challenge")?,
-        doc_photo_enc: get(r, "doc_photo_enc")?,
-        live_photo_enc: get(r, "live_photo_enc")?,
-        doc_template_enc: get(r, "doc_template_enc")?,
-        live_template_enc: get(r, "live_template_enc")?,
-        photos_purged_at: get(r, "photos_purged_at")?,
-        review_comment: get(r, "review_comment")?,
-        reviewed_by: get(r, "reviewed_by")?,
-        msisdn: get(r, "msisdn")?,
-        created_at: get(r, "created_at")?,
-        updated_at: get(r, "updated_at")?,
-        decided_at: get(r, "decided_at")?,
-        capture_attempts: get(r, "capture_attempts")?,
-        template_model: get(r, "template_model")?,
-        recapture_needed: get::<i64>(r, "recapture_needed")? != 0,
-    })
-}
 
 /// One enrolled template of the 1:N gallery.
 #[derive(Debug, Clone)]
@@ -186,25 +170,24 @@ pub struct GalleryEntry {
 impl Store {
     /// A registration of an operator; another operator's is reported as not found.
     pub async fn registration(&self, id: &str, operator_id: &str) -> Result<RegistrationRow> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM registrations WHERE id = $1 AND operator_id = $2"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM registrations WHERE id = $1 AND operator_id = $2"))
             .bind(id)
             .bind(operator_id)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
-        registration(&row)
+            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))
     }
 
     /// Registrations of an operator in one state, oldest first.
     pub async fn registrations_in_state(&self, operator_id: &str, state: RegistrationState, limit: i64) -> Result<Vec<RegistrationRow>> {
-        let rows =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM registrations WHERE operator_id = $1 AND state = $2 ORDER BY created_at LIMIT $3"))
-                .bind(operator_id)
-                .bind(state.as_str())
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(registration).collect()
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM registrations WHERE operator_id = $1 AND state = $2 ORDER BY created_at LIMIT $3"
+        ))
+        .bind(operator_id)
+        .bind(state.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The 1:N gallery of an operator: live templates of activated registrations made by
@@ -243,23 +226,23 @@ impl Store {
 }
 
 impl WriteTx {
-    async fn state_of(&mut self, id: &str, operator_id: &str) -> Result<String> {
+    async fn state_of(&mut self, id: &str, operator_id: &str) -> Result<RegistrationState> {
         let row = sqlx::query("SELECT state FROM registrations WHERE id = $1 AND operator_id = $2")
             .bind(id)
             .bind(operator_id)
             .fetch_optional(&mut *self.tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
-        get(&row, "state")
+        let state: String = get(&row, "state")?;
+        RegistrationState::try_from(state).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     /// Moves a registration from one of `from` to `to`, or explains why it cannot.
     async fn move_state(&mut self, id: &str, operator_id: &str, from: &[RegistrationState], to: RegistrationState) -> Result<()> {
-        let current = self.state_of(id, operator_id).await?;
-        let Some(cur) = RegistrationState::parse(&current).filter(|c| from.contains(c)) else {
-            return Err(StoreError::Conflict(format!("registration {id} is {current}; it cannot become {to}")));
-        };
-        cur.transition(to).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let cur = self.state_of(id, operator_id).await?;
+        if !from.contains(&cur) || cur.transition(to).is_err() {
+            return Err(Conflict::State { id: id.into(), from: cur, to }.into());
+        }
         sqlx::query("UPDATE registrations SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
             .bind(to.as_str())
             .bind(self.now)
@@ -273,7 +256,7 @@ impl WriteTx {
     /// Stores a new registration in state `created`.
     pub async fn create_registration(&mut self, r: &NewRegistration) -> Result<()> {
         sqlx::query(
-            "INSERT INTO registrations (id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, capture_mode, challenge, \
+            "INSERT INTO registrations (id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, capture_mode, capture_requirements, \
              doc_photo_enc, doc_template_enc, created_at, updated_at, template_model) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'created', $9, $10, $11, $12, $13, $13, $14)",
         )
         .bind(&r.id)
@@ -284,15 +267,15 @@ impl WriteTx {
         .bind(&r.doc_number)
         .bind(r.name_enc.clone())
         .bind(r.doc_expiry.clone())
-        .bind(&r.capture_mode)
-        .bind(&r.challenge)
+        .bind(r.capture_mode.as_str())
+        .bind(r.capture_requirements.to_json())
         .bind(r.doc_photo_enc.clone())
         .bind(r.doc_template_enc.clone())
         .bind(self.now)
         .bind(&r.template_model)
         .execute(&mut *self.tx)
         .await?;
-        let details = serde_json::json!({ "store": r.store_id, "doc_type": r.doc_type, "capture_mode": r.capture_mode });
+        let details = serde_json::json!({ "store": r.store_id, "doc_type": r.doc_type, "capture_mode": r.capture_mode.as_str() });
         self.audit(Some(&r.operator_id), &r.created_by, "registration.created", &format!("registration:{}", r.id), details).await
     }
 
@@ -301,15 +284,17 @@ impl WriteTx {
         self.move_state(id, operator_id, &[RegistrationState::Created], RegistrationState::Captured).await?;
         let subject = format!("registration:{id}");
         self.audit(Some(operator_id), actor, "registration.captured", &subject, serde_json::json!({})).await?;
-        RegistrationState::Captured.transition(v.state).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        if RegistrationState::Captured.transition(v.state).is_err() {
+            return Err(Conflict::State { id: id.into(), from: RegistrationState::Captured, to: v.state }.into());
+        }
         sqlx::query(
             "UPDATE registrations SET state = $1, decision = $1, reasons = $2, message = $3, scores = $4, live_photo_enc = $5, live_template_enc = $6, \
              decided_at = $7, updated_at = $7, template_model = $9, doc_template_enc = COALESCE($10, doc_template_enc) WHERE id = $8",
         )
         .bind(v.state.as_str())
-        .bind(&v.reasons)
+        .bind(serde_json::to_string(&v.reasons).map_err(|e| StoreError::Corrupt(format!("reasons: {e}")))?)
         .bind(&v.message)
-        .bind(&v.scores)
+        .bind(v.scores.to_string())
         .bind(v.live_photo_enc.clone())
         .bind(v.live_template_enc.clone())
         .bind(self.now)
@@ -323,7 +308,7 @@ impl WriteTx {
 
     /// Counts a live capture refused for quality; the registration stays `created` so the clerk
     /// can capture again. Returns the attempts so far.
-    pub async fn record_capture_retry(&mut self, id: &str, operator_id: &str, actor: &str, codes: &[&str]) -> Result<i64> {
+    pub async fn record_capture_retry(&mut self, id: &str, operator_id: &str, actor: &str, reasons: &[Reason]) -> Result<i64> {
         let done = sqlx::query("UPDATE registrations SET capture_attempts = capture_attempts + 1, updated_at = $1 WHERE id = $2 AND operator_id = $3 AND state = 'created'")
             .bind(self.now)
             .bind(id)
@@ -332,7 +317,7 @@ impl WriteTx {
             .await?;
         if done.rows_affected() == 0 {
             let state = self.state_of(id, operator_id).await?;
-            return Err(StoreError::Conflict(format!("capture_already_done: registration {id} is {state}")));
+            return Err(Conflict::CaptureAlreadyDone { id: id.into(), state }.into());
         }
         let row = sqlx::query("SELECT capture_attempts FROM registrations WHERE id = $1").bind(id).fetch_one(&mut *self.tx).await?;
         let attempts: i64 = get(&row, "capture_attempts")?;
@@ -341,7 +326,7 @@ impl WriteTx {
             actor,
             "registration.capture_retry",
             &format!("registration:{id}"),
-            serde_json::json!({ "reasons": codes, "attempt": attempts }),
+            serde_json::json!({ "reasons": reasons.iter().map(|r| r.code).collect::<Vec<_>>(), "attempt": attempts }),
         )
         .await?;
         Ok(attempts)
@@ -381,13 +366,14 @@ impl WriteTx {
         self.move_state(id, operator_id, &[RegistrationState::Approved], RegistrationState::Activated).await?;
         let reg = sqlx::query("SELECT doc_type, doc_number FROM registrations WHERE id = $1").bind(id).fetch_one(&mut *self.tx).await?;
         let (doc_type, doc_number): (String, String) = (get(&reg, "doc_type")?, get(&reg, "doc_number")?);
-        for (col, value) in [("msisdn", &sim.msisdn), ("iccid", &sim.iccid), ("imsi", &sim.imsi)] {
+        for (field, value) in [(SimField::Msisdn, &sim.msisdn), (SimField::Iccid, &sim.iccid), (SimField::Imsi, &sim.imsi)] {
+            let col = field.as_str();
             let taken = sqlx::query(&format!("SELECT COUNT(*) AS n FROM sims WHERE {col} = $1 AND status = 'active'"))
                 .bind(value)
                 .fetch_one(&mut *self.tx)
                 .await?;
             if get::<i64>(&taken, "n")? > 0 {
-                return Err(StoreError::Conflict(format!("{col}_in_use: this {} is already active on another SIM", col.to_uppercase())));
+                return Err(Conflict::SimInUse { field }.into());
             }
         }
         sqlx::query(
@@ -411,9 +397,7 @@ impl WriteTx {
         .execute(&mut *self.tx)
         .await?;
         if counted.rows_affected() == 0 {
-            return Err(StoreError::Conflict(format!(
-                "sim_limit_reached: this document already holds {sim_limit} active SIM(s), the operator's limit"
-            )));
+            return Err(Conflict::SimLimitReached { limit: sim_limit }.into());
         }
         let sub = sqlx::query("SELECT id FROM subscribers WHERE operator_id = $1 AND doc_type = $2 AND doc_number = $3")
             .bind(operator_id)

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_store_capture_mode.sql")),
     (4, include_str!("../migrations/0004_liveness_failures.sql")),
     (5, include_str!("../migrations/0005_template_model.sql")),
+    (6, include_str!("../migrations/0006_capture_vocabulary.sql")),
 ];
 
 fn dialect(sql: &str, backend: Backend) -> String {

@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
+use sqlx::FromRow;
 
 use crate::{get, Result, Store, StoreError, WriteTx};
 
 /// A SIM as stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, FromRow)]
 pub struct SimRow {
     /// Id.
     pub id: String,
@@ -38,16 +39,7 @@ pub struct Termination {
 }
 
 fn sim(r: &AnyRow) -> Result<SimRow> {
-    Ok(SimRow {
-        id: get(r, "id")?,
-        msisdn: get(r, "msisdn")?,
-        iccid: get(r, "iccid")?,
-        imsi: get(r, "imsi")?,
-        subscriber_id: get(r, "subscriber_id")?,
-        status: get(r, "status")?,
-        activated_at: get(r, "activated_at")?,
-        terminated_at: get(r, "terminated_at")?,
-    })
+    Ok(SimRow::from_row(r)?)
 }
 
 const COLUMNS: &str = "s.id, s.msisdn, s.iccid, s.imsi, s.subscriber_id, s.status, s.activated_at, s.terminated_at";

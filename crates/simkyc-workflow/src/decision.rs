@@ -4,33 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a reason does to the outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The registration is refused.
-    Reject,
-    /// A reviewer must decide.
-    Review,
-}
-
-/// A machine-readable reason with a message a clerk can act on.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Reason {
-    /// Stable code, e.g. `face_mismatch`.
-    pub code: String,
-    /// Its effect on the outcome.
-    pub severity: Severity,
-    /// Plain-language explanation for the clerk.
-    pub message: String,
-}
-
-impl Reason {
-    /// Builds a reason.
-    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Reason {
-        Reason { code: code.to_string(), severity, message: message.into() }
-    }
-}
+pub use crate::reason::{Reason, ReasonCode, Severity};
 
 /// The outcome of a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +29,28 @@ impl Outcome {
     }
 }
 
+impl From<Outcome> for crate::RegistrationState {
+    fn from(o: Outcome) -> crate::RegistrationState {
+        match o {
+            Outcome::Approved => crate::RegistrationState::Approved,
+            Outcome::Rejected => crate::RegistrationState::Rejected,
+            Outcome::Review => crate::RegistrationState::Review,
+        }
+    }
+}
+
+/// A stored name that is not an outcome.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown decision {0:?}")]
+pub struct UnknownOutcome(pub String);
+
+impl TryFrom<String> for Outcome {
+    type Error = UnknownOutcome;
+    fn try_from(s: String) -> Result<Outcome, UnknownOutcome> {
+        [Outcome::Approved, Outcome::Rejected, Outcome::Review].into_iter().find(|o| o.as_str() == s).ok_or(UnknownOutcome(s))
+    }
+}
+
 /// The calibrated 1:1 operating points (cosine scores of the deployed pipeline).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MatchPoints {
@@ -65,7 +61,7 @@ pub struct MatchPoints {
 }
 
 /// A registered template of another identity that resembles the live face.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DuplicateHit {
     /// The registration that enrolled the other template.
     pub registration_id: String,
@@ -106,27 +102,27 @@ pub fn decide(c: &CheckResults, points: MatchPoints) -> Decision {
     let mut reasons: Vec<Reason> = c.document.iter().chain(&c.capture).cloned().collect();
     if let Some(score) = c.match_score {
         if score < points.default {
-            reasons.push(Reason::new("face_mismatch", Severity::Reject, "the live face does not match the document photo"));
+            reasons.push(Reason::new(ReasonCode::FaceMismatch, Severity::Reject, "the live face does not match the document photo"));
         } else if score < points.strict {
             reasons.push(Reason::new(
-                "face_match_uncertain",
+                ReasonCode::FaceMatchUncertain,
                 Severity::Review,
                 "the live face probably matches the document photo, but not with enough certainty: a reviewer will compare them",
             ));
         }
     } else if c.capture.is_empty() {
-        reasons.push(Reason::new("face_match_unavailable", Severity::Reject, "the faces could not be compared; capture again"));
+        reasons.push(Reason::new(ReasonCode::FaceMatchUnavailable, Severity::Reject, "the faces could not be compared; capture again"));
     }
     if !c.duplicates.is_empty() {
         reasons.push(Reason::new(
-            "duplicate_face",
+            ReasonCode::DuplicateFace,
             Severity::Review,
             format!("the face resembles {} registration(s) under a different identity: a reviewer will check", c.duplicates.len()),
         ));
     }
     if c.active_sims >= c.sim_limit {
         reasons.push(Reason::new(
-            "sim_limit_reached",
+            ReasonCode::SimLimitReached,
             Severity::Reject,
             format!("this document already holds {} active SIM(s), the operator's limit is {}", c.active_sims, c.sim_limit),
         ));
@@ -191,8 +187,11 @@ mod tests {
 
     #[test]
     fn capture_failures_reject_without_score() {
-        let c =
-            CheckResults { capture: vec![Reason::new("live_no_face", Severity::Reject, "no face")], sim_limit: 5, ..Default::default() };
+        let c = CheckResults {
+            capture: vec![Reason::new(ReasonCode::LiveNoFace, Severity::Reject, "no face")],
+            sim_limit: 5,
+            ..Default::default()
+        };
         let d = decide(&c, P);
         assert_eq!((d.outcome, codes(&d)), (Outcome::Rejected, vec!["live_no_face"]));
         let none = CheckResults { sim_limit: 5, ..Default::default() };

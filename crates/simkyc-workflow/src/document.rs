@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use simkyc_docs::{cn_id, mrz, Date, DocError};
 
-use crate::decision::{Reason, Severity};
+use crate::reason::{Reason, ReasonCode, Severity};
 
 /// Kinds of identity document accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,8 +69,24 @@ pub struct ValidDocument {
     pub expiry: Option<Date>,
 }
 
+/// The reason code of a document error (every variant has its own).
+pub fn doc_code(e: &DocError) -> ReasonCode {
+    match e {
+        DocError::IdLength { .. } => ReasonCode::IdLength,
+        DocError::IdCharset => ReasonCode::IdCharset,
+        DocError::IdChecksum { .. } => ReasonCode::IdChecksum,
+        DocError::IdProvince { .. } => ReasonCode::IdProvinceUnknown,
+        DocError::IdBirthDateInvalid => ReasonCode::IdBirthDateInvalid,
+        DocError::IdBirthDateFuture => ReasonCode::IdBirthDateFuture,
+        DocError::MrzFormat(_) => ReasonCode::MrzFormat,
+        DocError::MrzCheckDigit { .. } => ReasonCode::MrzCheckDigit,
+        DocError::MrzBirthDate => ReasonCode::MrzBirthDateInvalid,
+        DocError::Expired { .. } => ReasonCode::DocumentExpired,
+    }
+}
+
 fn reason(e: &DocError) -> Reason {
-    Reason::new(e.code(), Severity::Reject, e.to_string())
+    Reason::new(doc_code(e), Severity::Reject, e.to_string())
 }
 
 fn parse_iso_date(s: &str) -> Option<Date> {
@@ -94,7 +110,7 @@ impl DocumentInput {
         let mut reasons = Vec::new();
         let number = self.number.as_deref().map(str::trim).unwrap_or("");
         let id = if number.is_empty() {
-            reasons.push(Reason::new("id_number_missing", Severity::Reject, "the resident ID number is missing"));
+            reasons.push(Reason::new(ReasonCode::IdNumberMissing, Severity::Reject, "the resident ID number is missing"));
             None
         } else {
             cn_id::validate(number, today).map_err(|e| reasons.push(reason(&e))).ok()
@@ -102,7 +118,7 @@ impl DocumentInput {
         let name = self.name.as_deref().map(str::trim).unwrap_or("").to_string();
         if name.is_empty() || name.chars().count() > 100 {
             reasons.push(Reason::new(
-                "name_missing",
+                ReasonCode::NameMissing,
                 Severity::Reject,
                 "the holder's name (as printed on the card) is missing or too long",
             ));
@@ -110,7 +126,7 @@ impl DocumentInput {
         let expiry = match self.expiry.as_deref().map(str::trim) {
             None | Some("") => {
                 reasons.push(Reason::new(
-                    "document_expiry_missing",
+                    ReasonCode::DocumentExpiryMissing,
                     Severity::Reject,
                     "enter the card's expiry date (YYYY-MM-DD, or long_term)",
                 ));
@@ -120,7 +136,7 @@ impl DocumentInput {
             Some(s) => match parse_iso_date(s) {
                 None => {
                     reasons.push(Reason::new(
-                        "document_expiry_invalid",
+                        ReasonCode::DocumentExpiryInvalid,
                         Severity::Reject,
                         "the expiry date must be a real date written YYYY-MM-DD, or long_term",
                     ));
@@ -134,7 +150,11 @@ impl DocumentInput {
             },
         };
         if self.mrz.is_some() {
-            reasons.push(Reason::new("field_not_allowed", Severity::Reject, "a resident ID card has no MRZ; leave the mrz field out"));
+            reasons.push(Reason::new(
+                ReasonCode::FieldNotAllowed,
+                Severity::Reject,
+                "a resident ID card has no MRZ; leave the mrz field out",
+            ));
         }
         match id {
             Some(id) if reasons.is_empty() => {
@@ -146,13 +166,13 @@ impl DocumentInput {
 
     fn validate_mrz(&self, today: Date) -> Result<ValidDocument, Vec<Reason>> {
         let Some(text) = self.mrz.as_deref().filter(|t| !t.trim().is_empty()) else {
-            return Err(vec![Reason::new("mrz_missing", Severity::Reject, "the machine-readable zone is missing")]);
+            return Err(vec![Reason::new(ReasonCode::MrzMissing, Severity::Reject, "the machine-readable zone is missing")]);
         };
         let m = mrz::validate(text, today).map_err(|e| vec![reason(&e)])?;
         let expected = if self.doc_type == DocumentType::Passport { "TD3" } else { "TD1" };
         if !m.format.eq_ignore_ascii_case(expected) {
             return Err(vec![Reason::new(
-                "mrz_wrong_format",
+                ReasonCode::MrzWrongFormat,
                 Severity::Reject,
                 format!(
                     "a {} has a {expected} machine-readable zone, this one is {}",
@@ -194,7 +214,7 @@ mod tests {
     }
 
     fn codes(r: Result<ValidDocument, Vec<Reason>>) -> Vec<String> {
-        r.err().unwrap_or_default().into_iter().map(|r| r.code).collect()
+        r.err().unwrap_or_default().into_iter().map(|r| r.code.as_str().to_string()).collect()
     }
 
     #[test]

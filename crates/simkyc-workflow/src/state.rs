@@ -23,6 +23,18 @@ pub enum RegistrationState {
     Cancelled,
 }
 
+/// A stored name that is not a state.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown registration state {0:?}")]
+pub struct UnknownState(pub String);
+
+impl TryFrom<String> for RegistrationState {
+    type Error = UnknownState;
+    fn try_from(s: String) -> Result<RegistrationState, UnknownState> {
+        RegistrationState::parse(&s).ok_or(UnknownState(s))
+    }
+}
+
 /// A state change the machine does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a registration in state {from} cannot become {to}")]
@@ -72,6 +84,11 @@ impl RegistrationState {
         } else {
             Err(TransitionError { from: self, to })
         }
+    }
+
+    /// Whether a registration in this state has been decided (approved, rejected or review).
+    pub fn is_decided(self) -> bool {
+        matches!(self, RegistrationState::Approved | RegistrationState::Rejected | RegistrationState::Review)
     }
 
     /// Whether no further change is possible.

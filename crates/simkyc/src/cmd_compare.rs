@@ -9,6 +9,9 @@ use serde_json::json;
 use simkyc_face::embed::{cosine, fuse};
 use simkyc_face::{FaceAnalysis, Timings};
 
+use simkyc_verify::frames::{verify_frames, FramesError};
+use simkyc_workflow::{Action, CaptureMode};
+
 use crate::engine_setup::{load_engine, load_thresholds};
 use crate::EngineArgs;
 
@@ -166,23 +169,11 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
     Ok(if error.is_some() { ExitCode::from(3) } else { ExitCode::SUCCESS })
 }
 
-/// `compare --live-frames DIR`: the registration service's capture checks and 1:1 decision on a
-/// folder of frames, without a server or database.
+/// `compare --live-frames DIR`: the registration service's capture checks and decision on a
+/// folder of frames, without a server or database: the same `simkyc-verify` calls the service
+/// makes, at its default limits, with no gallery and no SIM limit.
 fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
-    use simkyc_face::challenge::Action;
-    use simkyc_server::capture::{self, CaptureLimits, CaptureMode};
-    use simkyc_workflow::{decide, CheckResults};
-
-    let models = crate::engine_setup::models_dir(&a.engine);
-    let defaults = simkyc_server::Config::default();
-    let stack = simkyc_server::face::FaceStack::load(
-        &models,
-        a.engine.thresholds.as_deref(),
-        defaults.max_image_bytes,
-        defaults.max_image_side,
-        1,
-        &crate::engine_setup::runtime(&a.engine)?,
-    )?;
+    let verifier = crate::engine_setup::load_verifier(&a.engine)?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -201,41 +192,27 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
         .iter()
         .map(|s| Action::parse(s).with_context(|| format!("unknown action {s:?} (blink, turn_left, turn_right, open_mouth, nod)")))
         .collect::<Result<_>>()?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let started = std::time::Instant::now();
-    let doc = rt.block_on(stack.analyze_documents(vec![std::fs::read(&a.id_photo)?]))?.pop().context("no document analysis")??;
+    let document = std::fs::read(&a.id_photo).with_context(|| format!("reading {}", a.id_photo.display()))?;
     let mode = if actions.is_empty() { CaptureMode::Passive } else { CaptureMode::Active };
-    let (key_frames, challenge) = if actions.is_empty() {
-        let all = rt.block_on(stack.analyze_all(frames))?;
-        (all.into_iter().collect::<std::result::Result<Vec<_>, _>>()?, None)
-    } else {
-        let ca = rt
-            .block_on(stack.analyze_challenge(frames, actions.clone()))?
-            .map_err(|(i, e)| anyhow::anyhow!("{}: {e}", files[i].display()))?;
-        let verdict = ca.verdict.clone();
-        (ca.key_frames, Some(verdict))
-    };
-    let limits = CaptureLimits::from_config(&defaults, stack.points);
-    let mut reasons = capture::check(mode, &limits, &key_frames);
-    if let Some(Err(f)) = &challenge {
-        reasons.push(simkyc_workflow::Reason::new(
-            capture::CHALLENGE_FAILED,
-            simkyc_workflow::Severity::Reject,
-            format!("the challenge was not completed: {f}"),
-        ));
-    }
-    let doc_emb = doc.analysis.subject.as_ref().map(|s| s.embedding.clone()).context("no face in the document photo")?;
-    let embs: Vec<&[f32]> = key_frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| s.embedding.as_slice())).collect();
-    let score = if reasons.is_empty() { capture::mean_score(&embs, &doc_emb) } else { None };
-    let d = decide(&CheckResults { capture: reasons, match_score: score, sim_limit: u32::MAX, ..Default::default() }, stack.points);
+    let started = std::time::Instant::now();
+    let outcome = verify_frames(&verifier, &document, mode, &frames, &actions).map_err(|e| match e {
+        FramesError::Frame(f) => anyhow::anyhow!("{}: {}", files[f.index].display(), f.error),
+        other => anyhow::anyhow!("{other}"),
+    })?;
+    let v = &outcome.verification;
+    let d = &v.decision;
     let out = json!({
         "frames": files.len(),
-        "mode": mode.as_str(),
+        "mode": mode,
         "decision": d.outcome,
         "reasons": d.reasons,
-        "match": score,
-        "liveness": { "passed": !d.reasons.iter().any(|r| r.code == capture::LIVENESS_FAILED), "mean_score": capture::mean_liveness(&key_frames) },
-        "challenge": challenge.map(|v| match v { Ok(at) => json!({ "completed": true, "seen_at_frames": at }), Err(f) => json!({ "completed": false, "why": f.to_string() }) }),
+        "retryable": outcome.retryable,
+        "match": v.checks.match_score,
+        "liveness": { "passed": !v.liveness_failed(), "mean_score": v.scores.liveness },
+        "challenge": v.scores.challenge.as_ref().map(|c| match &c.failure {
+            None => json!({ "completed": true, "seen_at_frames": c.seen_at }),
+            Some(why) => json!({ "completed": false, "why": why }),
+        }),
         "ms": (started.elapsed().as_secs_f64() * 1000.0).round(),
     });
     if a.json {
@@ -246,8 +223,11 @@ fn run_frames(a: &CompareArgs, dir: &std::path::Path) -> Result<ExitCode> {
             d.outcome.as_str(),
             d.message,
             files.len(),
-            score.map(|s| format!(", match {s:.3}")).unwrap_or_default()
+            v.checks.match_score.map(|s| format!(", match {s:.3}")).unwrap_or_default()
         );
+        if outcome.retryable {
+            println!("(the service would ask the clerk to capture again before deciding)");
+        }
     }
     Ok(match d.outcome {
         simkyc_workflow::Outcome::Rejected => ExitCode::from(1),

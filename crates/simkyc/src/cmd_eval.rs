@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use simkyc_eval::calibration::{operating_point, Thresholds};
+use simkyc_eval::calibration::operating_point;
 use simkyc_eval::metrics::{accuracy, eer, rates_at, roc, tar_at_far, Scored};
 use simkyc_eval::pairs::{list_images, read_pairs, ImageRef, Pair};
 use simkyc_face::embed::cosine;
+use simkyc_face::thresholds::Thresholds;
 
 use crate::engine_setup::{adapt_all, embed_all, load_adaptation, load_engine_raw, load_thresholds, score_signature};
 use crate::EngineArgs;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use simkyc_face::quality::{assess, comparable_faces, cut_off, measure, QualityIssue, QualityLimits};
-use simkyc_server::capture::EYES_CLOSED_EAR;
+use simkyc_verify::capture::EYES_CLOSED_EAR;
 
 use crate::engine_setup::load_engine_raw;
 use crate::EngineArgs;
@@ -41,18 +41,23 @@ pub fn run(a: QualityArgs) -> Result<ExitCode> {
         let mut eyes: Option<f32> = None;
         let measures = analysis.subject.as_ref().map(|s| measure(&img, s));
         match (&analysis.subject, analysis.faces.len()) {
-            (None, _) => reasons
-                .push(QualityIssue { code: format!("{prefix}_no_face"), message: "no face found: face the camera in good light".into() }),
+            (None, _) => reasons.push(QualityIssue {
+                problem: None,
+                code: format!("{prefix}_no_face"),
+                message: "no face found: face the camera in good light".into(),
+            }),
             (Some(s), _) => {
                 let comparable = comparable_faces(&analysis, s);
                 if comparable > 1 {
                     reasons.push(QualityIssue {
+                        problem: None,
                         code: format!("{prefix}_multiple_faces"),
                         message: format!("{comparable} faces in view: only the customer"),
                     });
                 }
                 if cut_off(&analysis, &s.face) {
                     reasons.push(QualityIssue {
+                        problem: None,
                         code: format!("{prefix}_face_cut_off"),
                         message: "the face is cut off by the edge: centre it".into(),
                     });
@@ -65,6 +70,7 @@ pub fn run(a: QualityArgs) -> Result<ExitCode> {
                     eyes = (m.face >= 0.5).then(|| m.signals().ear);
                     if !a.document && eyes.is_some_and(|e| e < EYES_CLOSED_EAR) {
                         reasons.push(QualityIssue {
+                            problem: None,
                             code: format!("{prefix}_eyes_closed"),
                             message: "the eyes are closed: keep them open".into(),
                         });

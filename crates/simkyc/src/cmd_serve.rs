@@ -190,7 +190,7 @@ pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
             AdminCmd::CreateOperator { service, id, name, sim_limit } => {
                 let (c, s) = store(&service).await?;
                 let mut w = s.write().await?;
-                w.create_operator("cli", &id, if name.is_empty() { &id } else { &name }, sim_limit, &c.capture_mode).await?;
+                w.create_operator("cli", &id, if name.is_empty() { &id } else { &name }, sim_limit, c.capture_mode).await?;
                 w.commit().await?;
                 println!("created operator {id}");
             }

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use simkyc_eval::calibration::Thresholds;
+use simkyc_face::thresholds::Thresholds;
 use std::sync::Arc;
 
 use simkyc_face::adapt::Adaptation;
@@ -103,7 +103,7 @@ pub fn pipeline_signature(e: &FaceEngine) -> String {
 
 /// Which adaptation scores were made with, as recorded in the thresholds' pipeline string.
 fn adaptation_tag(ad: Option<&Adaptation>) -> String {
-    simkyc_eval::calibration::adaptation_tag(ad.map(|a| a.id()).as_deref())
+    simkyc_face::thresholds::adaptation_tag(ad.map(|a| a.id()).as_deref())
 }
 
 /// The settings that change scores, recorded with thresholds: raw pipeline plus adaptation.
@@ -202,4 +202,13 @@ pub fn embed_all(engine: &FaceEngine, paths: &[PathBuf], cache: Option<&Path>) -
             (p.clone(), cached.embeddings.get(&k).or_else(|| failed.get(&k)).cloned().flatten())
         })
         .collect())
+}
+
+/// Loads the verifier as the service does (its default engine, image limits and thresholds),
+/// on the runtime the options ask for: for the decisions the CLI makes the service's way.
+pub fn load_verifier(a: &EngineArgs) -> Result<simkyc_verify::Verifier> {
+    let defaults = simkyc_server::Config::default();
+    let limits =
+        simkyc_face::decode::DecodeLimits { max_bytes: defaults.max_image_bytes, max_side: defaults.max_image_side, ..Default::default() };
+    Ok(simkyc_verify::Verifier::load(&models_dir(a), a.thresholds.as_deref(), limits, &runtime(a)?)?)
 }

@@ -442,3 +442,115 @@ fn models_convert_tfjs_writes_onnx_for_operators() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("Einsum"));
 }
+
+/// One frame of a clip at `at` seconds, written as JPEG.
+fn clip_frame(clip: &std::path::Path, at: f64, out: &std::path::Path) -> bool {
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-ss", &at.to_string(), "-i"])
+        .arg(clip)
+        .args(["-frames:v", "1", "-q:v", "2"])
+        .arg(out)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn compare_live_frames_and_the_service_decide_the_same_frames_alike() {
+    let Some(d) = data_dir() else { return };
+    if !models_installed() {
+        return;
+    }
+    use base64::Engine;
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let real = d.join("pad-dev/real2.webm");
+    let fake = d.join("pad-dev/fake2.webm");
+    // Three captures: the person of the clip (document photo from later in the same clip), a
+    // replay of a screen, and the same live frames against another person's photo.
+    let doc_same = dir.path().join("doc-same.jpg");
+    if !clip_frame(&real, 8.0, &doc_same) {
+        assert!(std::env::var("SIMKYC_REQUIRE_BROWSER").as_deref() != Ok("1"), "ffmpeg required but missing");
+        eprintln!("SKIPPED: needs ffmpeg to take frames from pad-dev/real2.webm");
+        return;
+    }
+    let doc_other = d.join("lfw-dev/images/Hu_Jintao/Hu_Jintao_0001.jpg");
+    let mut cases = Vec::new();
+    for (name, clip, doc) in [("same", &real, &doc_same), ("replay", &fake, &doc_same), ("other", &real, &doc_other)] {
+        let frames = dir.path().join(name);
+        std::fs::create_dir(&frames).unwrap();
+        for (i, at) in [2.0, 2.5, 3.0].iter().enumerate() {
+            assert!(clip_frame(clip, *at, &frames.join(format!("{i}.jpg"))));
+        }
+        cases.push((name, frames, doc.clone()));
+    }
+
+    let data = dir.path().join("service");
+    let key = simkyc()
+        .args(["admin", "create-key", "--role", "clerk", "--data-dir"])
+        .arg(&data)
+        .env("SIMKYC_CAPTURE_MODE", "passive")
+        .env_remove("SIMKYC_VAULT_KEYS")
+        .env_remove("SIMKYC_DATABASE_URL")
+        .output()
+        .unwrap();
+    let key = String::from_utf8_lossy(&key.stdout).trim().to_string();
+    let mut child = simkyc()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env_remove("SIMKYC_VAULT_KEYS")
+        .env_remove("SIMKYC_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr =
+        line.trim().strip_prefix("simkyc listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let b64 = |p: &std::path::Path| base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap());
+    let reason_list = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v.as_array()
+            .map(|a| {
+                a.iter().map(|r| (r["code"].as_str().unwrap_or("").to_string(), r["message"].as_str().unwrap_or("").to_string())).collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut outcomes = Vec::new();
+    for (name, frames, doc) in &cases {
+        let start = serde_json::json!({
+            "document": { "type": "cn_resident_id", "number": "11010519491231002X", "name": "李雷", "expiry": "long_term" },
+            "document_photo": b64(doc),
+        });
+        let (status, body) = http(&addr, "POST", "/v1/registrations", Some(&key), &start.to_string());
+        assert_eq!(status, 201, "{name}: {body}");
+        let r: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(frames).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let capture = serde_json::json!({ "nonce": r["capture"]["nonce"], "frames": files.iter().map(|f| b64(f)).collect::<Vec<_>>() });
+        let (status, body) =
+            http(&addr, "POST", &format!("/v1/registrations/{}/capture", r["id"].as_str().unwrap()), Some(&key), &capture.to_string());
+        let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+
+        let out = simkyc().args(["compare", "--json"]).arg(doc).arg("--live-frames").arg(frames).output().unwrap();
+        let cli = last_json(&out.stdout);
+        if status == 422 {
+            // Refused for framing: the service asks for another capture; the CLI says it would.
+            assert_eq!(served["error"]["code"], "capture_quality", "{name}: {served}");
+            assert_eq!(cli["retryable"], true, "{name}: {cli}");
+            assert_eq!(reason_list(&served["error"]["reasons"]), reason_list(&cli["reasons"]), "{name}");
+            outcomes.push("retry".to_string());
+        } else {
+            assert_eq!(status, 200, "{name}: {body}");
+            assert_eq!(served["decision"], cli["decision"], "{name}: service {served} / cli {cli}");
+            assert_eq!(reason_list(&served["reasons"]), reason_list(&cli["reasons"]), "{name}: service {served} / cli {cli}");
+            outcomes.push(served["decision"].as_str().unwrap_or("").to_string());
+        }
+        eprintln!("{name}: service and compare --live-frames both say {}", outcomes.last().unwrap());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // The three captures are not all decided alike, so agreement is not agreement on one answer.
+    assert_eq!(outcomes[0], "approved", "same-session webcam frames of one person are approved");
+    assert_ne!(outcomes[1], "approved", "a screen replay is not approved");
+    assert_eq!(outcomes[2], "rejected", "another person's photo is rejected");
+}

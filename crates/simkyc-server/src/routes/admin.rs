@@ -8,10 +8,10 @@ use serde_json::json;
 use simkyc_workflow::{Permission, Role};
 
 use crate::auth::{generate_key, Principal};
-use crate::capture::CaptureMode;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use simkyc_workflow::CaptureMode;
 
 /// Body of key creation.
 #[derive(Debug, Deserialize)]
@@ -74,7 +74,7 @@ pub async fn settings(State(st): State<AppState>, Extension(p): Extension<Princi
     p.require(Permission::Administer)?;
     let op = st.store.operator(&p.operator_id).await?;
     Ok(Json(json!({
-        "operator": op.id, "sim_limit": op.sim_limit, "capture_mode": op.liveness_mode,
+        "operator": op.id, "sim_limit": op.sim_limit, "capture_mode": op.capture_mode,
         "retention_days": st.config.retention_days,
         "operating_points": { "default": st.face.points.default, "strict": st.face.points.strict, "embedder": st.face.thresholds.embedder },
     })))
@@ -103,12 +103,13 @@ pub async fn update_settings(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::unprocessable("sim_limit_invalid", "sim_limit must be 1-1000"));
     }
-    let mode = req.capture_mode.unwrap_or(op.liveness_mode);
-    if CaptureMode::parse(&mode).is_none() {
-        return Err(ApiError::unprocessable("capture_mode_invalid", "capture_mode must be active, passive or off"));
-    }
+    let mode = match req.capture_mode.as_deref() {
+        None => op.capture_mode,
+        Some(m) => CaptureMode::parse(m)
+            .ok_or_else(|| ApiError::unprocessable("capture_mode_invalid", "capture_mode must be active, passive or off"))?,
+    };
     let mut w = st.store.write().await?;
-    w.update_operator_settings(&p.actor(), &p.operator_id, limit, &mode).await?;
+    w.update_operator_settings(&p.actor(), &p.operator_id, limit, mode).await?;
     w.commit().await?;
     settings(State(st), Extension(p)).await
 }
@@ -130,13 +131,15 @@ pub async fn set_store_mode(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Administer)?;
     let ApiJson(req) = body?;
-    if let Some(m) = &req.capture_mode {
-        if CaptureMode::parse(m).is_none() {
-            return Err(ApiError::unprocessable("capture_mode_invalid", "capture_mode must be active, passive, off or null"));
-        }
-    }
+    let mode = match req.capture_mode.as_deref() {
+        None => None,
+        Some(m) => Some(
+            CaptureMode::parse(m)
+                .ok_or_else(|| ApiError::unprocessable("capture_mode_invalid", "capture_mode must be active, passive, off or null"))?,
+        ),
+    };
     let mut w = st.store.write().await?;
-    w.set_store_capture_mode(&p.actor(), &p.operator_id, &id, req.capture_mode.as_deref()).await?;
+    w.set_store_capture_mode(&p.actor(), &p.operator_id, &id, mode).await?;
     w.commit().await?;
-    Ok(Json(json!({ "store": id, "capture_mode": req.capture_mode })))
+    Ok(Json(json!({ "store": id, "capture_mode": mode })))
 }

@@ -4,10 +4,11 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
-use simkyc_workflow::Permission;
+use simkyc_verify::capture::check_frames;
+use simkyc_verify::Depth;
+use simkyc_workflow::{CaptureMode, Permission};
 
 use crate::auth::Principal;
-use crate::capture::{self, CaptureLimits, CaptureMode};
 use crate::error::ApiError;
 use crate::extract::{image_bytes, ApiJson};
 use crate::face::image_error;
@@ -37,9 +38,8 @@ pub async fn quality(
     let ApiJson(req) = body?;
     let bytes = image_bytes("frame", &req.frame, st.config.max_image_bytes)?;
     // Framing feedback only: no embedding and no liveness score (the verdict comes with the capture).
-    let a = st.face.analyze_framing(bytes).await?.map_err(|e| image_error("frame", &e))?;
-    let limits = CaptureLimits::from_config(&st.config, st.face.points);
-    let reasons = capture::check(CaptureMode::Passive, &limits, std::slice::from_ref(&a));
+    let a = st.face.analyse(bytes, Depth::Framing).await?.map_err(|e| image_error("frame", &e))?;
+    let reasons = check_frames(CaptureMode::Passive, &st.config.capture_limits(st.face.points), std::slice::from_ref(&a));
     let face = a.analysis.subject.as_ref().map(|s| json!({ "left": s.face.left, "top": s.face.top, "right": s.face.right, "bottom": s.face.bottom, "inter_eye_px": s.inter_eye_px }));
     Ok(Json(json!({ "ok": reasons.is_empty(), "reasons": reasons, "width": a.analysis.width, "height": a.analysis.height, "face": face })))
 }

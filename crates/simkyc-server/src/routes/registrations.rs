@@ -6,18 +6,19 @@ use std::time::Instant;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use simkyc_docs::Date;
-use simkyc_face::challenge::Action;
 use simkyc_store::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
-use simkyc_workflow::{decide, CheckResults, DocumentInput, DuplicateHit, Outcome, Permission, Reason, RegistrationState, Severity};
+use simkyc_verify::capture::check_capture;
+use simkyc_verify::document::check_document_photo;
+use simkyc_verify::{decide_capture, template, Depth, GalleryTemplate, MatchContext};
+use simkyc_workflow::{CaptureMode, CaptureRequirements, DocumentInput, Permission, Reason, RegistrationState};
 
 use crate::auth::{new_id, Principal};
-use crate::capture::{self, CaptureLimits, CaptureMode};
 use crate::error::ApiError;
 use crate::extract::{image_bytes, ApiJson};
-use crate::face::{image_error, template_bytes, template_from_bytes, Analysed};
+use crate::face::image_error;
 use crate::state::AppState;
 
 /// Body of `POST /v1/registrations`.
@@ -28,29 +29,6 @@ pub struct StartRequest {
     pub document: DocumentInput,
     /// The document's photo (chip or printed), base64.
     pub document_photo: String,
-}
-
-/// What the client must send to `capture`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CaptureRequirements {
-    /// Check mode.
-    pub mode: String,
-    /// Single-use value the capture must echo.
-    pub nonce: String,
-    /// Fewest frames.
-    pub min_frames: usize,
-    /// Most frames.
-    pub max_frames: usize,
-    /// Smallest inter-eye distance, pixels.
-    pub min_eye_px: f64,
-    /// When the capture stops being accepted (RFC 3339).
-    pub expires_at: String,
-    /// Active mode: the actions to perform, in this order, while frames are captured.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub actions: Vec<String>,
-    /// Expiry in ms, for checks.
-    #[serde(skip_serializing, default)]
-    pub expires_ms: i64,
 }
 
 /// Body of `POST /v1/registrations/{id}/capture`.
@@ -86,11 +64,11 @@ pub fn view(r: &RegistrationRow) -> serde_json::Value {
         "id": r.id,
         "state": r.state,
         "decision": r.decision,
-        "reasons": serde_json::from_str::<serde_json::Value>(&r.reasons).unwrap_or(json!([])),
+        "reasons": r.reasons,
         "message": r.message,
         "store": r.store_id,
         "document": { "type": r.doc_type, "number_masked": mask(&r.doc_number), "expiry": r.doc_expiry },
-        "capture": serde_json::from_str::<serde_json::Value>(&r.challenge).unwrap_or(json!({})),
+        "capture": r.capture_requirements,
         "msisdn": r.msisdn,
         "review_comment": r.review_comment,
         "photos_purged": r.photos_purged_at.is_some(),
@@ -132,51 +110,28 @@ pub async fn start(
         }
     };
     let photo = image_bytes("document_photo", &req.document_photo, st.config.max_image_bytes)?;
-    let analysis =
-        st.face.analyze_documents(vec![photo.clone()]).await?.pop().ok_or_else(|| ApiError::internal("face analysis", &"no result"))?;
-    let analysed = analysis.map_err(|e| image_error("document_photo", &e))?;
-    let analysis = &analysed.analysis;
-    let Some(subject) = &analysis.subject else {
-        return Err(ApiError::unprocessable(
-            "document_photo_no_face",
-            "no face was found in the document photo; photograph or read it again",
-        ));
-    };
-    if capture::comparable_faces(analysis, subject) > 1 {
-        return Err(ApiError::unprocessable(
-            "document_photo_multiple_faces",
-            "the document photo shows more than one face; photograph the photo area only",
-        ));
-    }
-    if subject.inter_eye_px < st.config.min_document_eye_px {
-        return Err(ApiError::unprocessable(
-            "document_photo_too_small",
-            format!(
-                "the face in the document photo is too small ({:.0} px between the eyes); use a sharper, larger image",
-                subject.inter_eye_px
-            ),
-        ));
-    }
+    let analysed = st.face.analyse(photo.clone(), Depth::Document).await?.map_err(|e| image_error("document_photo", &e))?;
+    let subject = check_document_photo(&analysed, st.config.min_document_eye_px)
+        .map_err(|problem| ApiError::unprocessable(problem.code(), problem.to_string()))?;
     let operator = st.store.operator(&p.operator_id).await?;
     let store = st.store.store(&p.store_id).await?;
-    let mode =
-        store.capture_mode.as_deref().or(Some(operator.liveness_mode.as_str())).and_then(CaptureMode::parse).unwrap_or(CaptureMode::Active);
+    let mode = store.capture_mode.unwrap_or(operator.capture_mode);
     let id = new_id();
     let now = simkyc_store::now_ms();
     let active = mode == CaptureMode::Active;
     let expires_ms = now + if active { st.config.challenge_ttl_secs as i64 * 1000 } else { st.config.capture_ttl_minutes as i64 * 60_000 };
-    let actions: Vec<String> = if active {
+    let actions = if active {
         let mut rnd = || {
             let mut b = [0u8; 4];
             getrandom::getrandom(&mut b).map(|_| u32::from_le_bytes(b)).unwrap_or(0)
         };
         let n = 2 + (rnd() % 2) as usize;
-        simkyc_face::challenge::pick(&st.config.challenge_pool(), n, &mut rnd).into_iter().map(|a| a.as_str().to_string()).collect()
+        simkyc_face::challenge::pick(&st.config.challenge_pool(), n, &mut rnd)
     } else {
         Vec::new()
     };
     let requirements = CaptureRequirements {
-        mode: mode.as_str().into(),
+        mode,
         nonce: new_id(),
         min_frames: if active { MIN_CHALLENGE_FRAMES } else { 1 },
         max_frames: if active { st.config.challenge_max_frames } else { st.config.max_frames },
@@ -185,9 +140,6 @@ pub async fn start(
         actions,
         expires_ms,
     };
-    // Stored as the client sees it, plus the expiry in milliseconds for the check at capture.
-    let mut challenge = serde_json::to_value(&requirements).map_err(|e| ApiError::internal("capture requirements", &e))?;
-    challenge["expires_ms"] = json!(expires_ms);
     let new = NewRegistration {
         id: id.clone(),
         operator_id: p.operator_id.clone(),
@@ -197,11 +149,11 @@ pub async fn start(
         doc_number: doc.number.clone(),
         name_enc: st.vault.seal(doc.name.as_bytes(), &aad("registrations", "name_enc", &id))?,
         doc_expiry: doc.expiry.map(|d| d.to_string()),
-        capture_mode: mode.as_str().into(),
-        challenge: challenge.to_string(),
+        capture_mode: mode,
+        capture_requirements: requirements.clone(),
         doc_photo_enc: st.vault.seal(&photo, &aad("registrations", "doc_photo_enc", &id))?,
-        doc_template_enc: st.vault.seal(&template_bytes(&subject.embedding), &aad("registrations", "doc_template_enc", &id))?,
-        template_model: st.face.engine.template_model().to_string(),
+        doc_template_enc: st.vault.seal(&template::to_bytes(&subject.embedding), &aad("registrations", "doc_template_enc", &id))?,
+        template_model: st.face.template_model(),
     };
     let mut w = st.store.write().await?;
     w.create_registration(&new).await?;
@@ -227,11 +179,6 @@ pub async fn get(
     Ok(Json(view(&st.store.registration(&id, &p.operator_id).await?)))
 }
 
-/// The stored template of a capture: the frames' embeddings fused with equal weight.
-fn fused(frames: &[&[f32]]) -> Option<Vec<f32>> {
-    simkyc_face::embed::fuse(&frames.iter().map(|f| (f.to_vec(), 1.0)).collect::<Vec<_>>())
-}
-
 /// Fewest frames of an active-challenge capture.
 pub const MIN_CHALLENGE_FRAMES: usize = 10;
 
@@ -251,22 +198,98 @@ pub async fn capture(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Register)?;
     let ApiJson(req) = body?;
-    let mut challenge_outcome: Option<(Result<Vec<usize>, simkyc_face::challenge::ChallengeFailure>, usize, usize)> = None;
     let reg = st.store.registration(&id, &p.operator_id).await?;
-    if reg.state != RegistrationState::Created.as_str() {
+    let images = accept_capture(&st, &p, &reg, &req).await?;
+    // Server-side decision time starts once the upload is in.
+    let started = Instant::now();
+    let (mode, actions) = (reg.capture_mode, reg.capture_requirements.actions.clone());
+    let frames = images.clone();
+    let capture = st
+        .face
+        .run(move |v| v.analyse_capture(mode, &frames, &actions))
+        .await?
+        .map_err(|e| image_error(&format!("frames[{}]", e.index), &e.error))?;
+    let analysed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let check = check_capture(&capture, &st.config.capture_limits(st.face.points));
+    // Poor framing is not a verdict on the customer: refuse the frames and let the clerk capture
+    // again, a few times, before the registration is decided.
+    if check.retryable() && reg.capture_attempts + 1 < MAX_CAPTURE_ATTEMPTS {
+        return Err(refuse_for_retry(&st, &p, &id, check.reasons).await?);
+    }
+    let model = st.face.template_model();
+    let (document, new_doc_template_enc) = document_template(&st, &reg, &model).await?;
+    let gallery = if check.passed() { other_identities(&st, &p, &reg, &model).await? } else { Vec::new() };
+    let operator = st.store.operator(&p.operator_id).await?;
+    let active = st.store.active_sims(&p.operator_id, &reg.doc_type, &reg.doc_number).await?;
+    let ctx = MatchContext {
+        document: document.as_deref(),
+        gallery: &gallery,
+        active_sims: active.max(0) as u32,
+        sim_limit: operator.sim_limit.max(0) as u32,
+        points: st.face.points,
+    };
+    let v = decide_capture(&capture, check, &ctx);
+    let decision = &v.decision;
+    let seal = |column: &str, bytes: &[u8]| st.vault.seal(bytes, &aad("registrations", column, &id));
+    let verdict = Verdict {
+        state: decision.outcome.into(),
+        reasons: decision.reasons.clone(),
+        message: decision.message.clone(),
+        scores: serde_json::to_value(&v.scores).map_err(|e| ApiError::internal("scores", &e))?,
+        // Keep the best frame (largest face) for review within the retention period.
+        live_photo_enc: v.best_frame.map(|i| seal("live_photo_enc", &images[i])).transpose()?,
+        live_template_enc: v.live_template.as_ref().map(|t| seal("live_template_enc", &template::to_bytes(t))).transpose()?,
+        template_model: model,
+        doc_template_enc: new_doc_template_enc,
+        audit: json!({
+            "outcome": decision.outcome.as_str(),
+            "reasons": decision.reasons.iter().map(|r| r.code).collect::<Vec<_>>(),
+            "match": v.checks.match_score.map(score_text),
+            "duplicates": v.checks.duplicates.iter().map(|d| json!({ "registration": d.registration_id, "score": score_text(d.score) })).collect::<Vec<_>>(),
+            "mode": mode.as_str(),
+        }),
+    };
+    let mut w = st.store.write().await?;
+    w.record_decision(&id, &p.operator_id, &p.actor(), &verdict).await?;
+    // Failed passive checks and failed challenges both count towards the device's lockout.
+    if v.liveness_failed() {
+        w.record_liveness_failure(&p.key_id).await?;
+    }
+    w.commit().await?;
+    let decision_ms = started.elapsed().as_secs_f64() * 1000.0;
+    st.metrics.decisions.with_label_values(&[decision.outcome.as_str()]).inc();
+    for r in &decision.reasons {
+        st.metrics.reasons.with_label_values(&[r.code.as_str()]).inc();
+    }
+    st.metrics.decision_seconds.with_label_values(&[decision.outcome.as_str()]).observe(decision_ms / 1000.0);
+    Ok(Json(json!({
+        "id": id,
+        "state": verdict.state,
+        "decision": decision.outcome,
+        "reasons": decision.reasons,
+        "message": decision.message,
+        "timing_ms": { "analysis": (analysed_ms * 10.0).round() / 10.0, "decision": (decision_ms * 10.0).round() / 10.0 },
+    })))
+}
+
+/// Checks a capture may be taken now (once, with this registration's nonce, within its window,
+/// from a device not locked out, with a frame count the mode allows) and decodes its frames.
+async fn accept_capture(st: &AppState, p: &Principal, reg: &RegistrationRow, req: &CaptureRequest) -> Result<Vec<Vec<u8>>, ApiError> {
+    let id = &reg.id;
+    if reg.state != RegistrationState::Created {
         return Err(ApiError::conflict(
             "capture_already_done",
             format!("registration {id} is {}; a capture is accepted once, start a new registration", reg.state),
         ));
     }
-    let challenge: serde_json::Value = serde_json::from_str(&reg.challenge).unwrap_or(json!({}));
-    if challenge["nonce"].as_str() != Some(req.nonce.as_str()) {
+    let requirements = &reg.capture_requirements;
+    if requirements.nonce != req.nonce {
         return Err(ApiError::unprocessable(
             "capture_nonce_invalid",
             "the nonce does not belong to this registration (replayed or mixed-up capture)",
         ));
     }
-    if challenge["expires_ms"].as_i64().is_some_and(|exp| simkyc_store::now_ms() >= exp) {
+    if requirements.expired(simkyc_store::now_ms()) {
         return Err(ApiError::conflict("capture_expired", "the capture window of this registration has passed; start a new registration"));
     }
     if let Some(wait) = st.lockout_remaining(&p.key_id).await? {
@@ -280,209 +303,70 @@ pub async fn capture(
             ),
         ));
     }
-    let mode = CaptureMode::parse(&reg.capture_mode).unwrap_or(CaptureMode::Passive);
-    let (min_frames, max_frames) = match mode {
+    let (min_frames, max_frames) = match reg.capture_mode {
         CaptureMode::Active => (MIN_CHALLENGE_FRAMES, st.config.challenge_max_frames),
-        _ => (1, st.config.max_frames),
+        CaptureMode::Passive | CaptureMode::Off => (1, st.config.max_frames),
     };
     if req.frames.len() < min_frames || req.frames.len() > max_frames {
         return Err(ApiError::unprocessable("frames_count", format!("send {min_frames} to {max_frames} live frames")));
     }
-    let images = req
-        .frames
-        .iter()
-        .enumerate()
-        .map(|(i, f)| image_bytes(&format!("frames[{i}]"), f, st.config.max_image_bytes))
-        .collect::<Result<Vec<_>, _>>()?;
-    // Server-side decision time starts once the upload is in.
-    let started = Instant::now();
-    let limits = CaptureLimits::from_config(&st.config, st.face.points);
-    let (frames, stored_images, challenge_result): (Vec<Analysed>, Vec<Vec<u8>>, Option<serde_json::Value>) = if mode == CaptureMode::Active
-    {
-        let actions: Vec<Action> = challenge["actions"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().and_then(Action::parse)).collect())
-            .unwrap_or_default();
-        let n = images.len();
-        let ca =
-            st.face.analyze_challenge(images.clone(), actions.clone()).await?.map_err(|(i, e)| image_error(&format!("frames[{i}]"), &e))?;
-        let key_images: Vec<Vec<u8>> = ca.key_indices.iter().map(|&i| images[i].clone()).collect();
-        let tracked = ca.signals.iter().filter(|s| s.is_some()).count();
-        let result = json!({
-            "actions": actions,
-            "frames": n,
-            "tracked": tracked,
-            "seen_at": ca.verdict.as_ref().ok(),
-            "failure": ca.verdict.as_ref().err().map(|f| f.to_string()),
-        });
-        challenge_outcome = Some((ca.verdict.clone(), tracked, n));
-        (ca.key_frames, key_images, Some(result))
-    } else {
-        let analyses = st.face.analyze_all(images.clone()).await?;
-        let mut frames: Vec<Analysed> = Vec::with_capacity(analyses.len());
-        for (i, a) in analyses.into_iter().enumerate() {
-            frames.push(a.map_err(|e| image_error(&format!("frames[{i}]"), &e))?);
-        }
-        (frames, images, None)
-    };
-    let images = stored_images;
-    let analysed_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let mut capture_reasons = capture::check(mode, &limits, &frames);
-    if let Some((verdict, tracked, n)) = &challenge_outcome {
-        if *tracked * 2 < *n {
-            capture_reasons.push(Reason::new(
-                "live_no_face",
-                Severity::Reject,
-                format!("the face was lost in {} of {n} frames; keep the face in view during the actions", n - tracked),
-            ));
-        } else if let Err(f) = verdict {
-            capture_reasons.push(Reason::new(capture::CHALLENGE_FAILED, Severity::Reject, format!("the challenge was not completed: {f}")));
-        }
-    }
-    // Poor framing is not a verdict on the customer: refuse the frames and let the clerk capture
-    // again, a few times, before the registration is decided.
-    if !capture_reasons.is_empty()
-        && capture_reasons.iter().all(|r| capture::RETRYABLE.contains(&r.code.as_str()))
-        && reg.capture_attempts + 1 < MAX_CAPTURE_ATTEMPTS
-    {
-        let codes: Vec<&str> = capture_reasons.iter().map(|r| r.code.as_str()).collect();
-        let mut w = st.store.write().await?;
-        let attempts = w.record_capture_retry(&id, &p.operator_id, &p.actor(), &codes).await?;
-        w.commit().await?;
-        for r in &capture_reasons {
-            st.metrics.reasons.with_label_values(&[r.code.as_str()]).inc();
-        }
-        let left = MAX_CAPTURE_ATTEMPTS - attempts;
-        let mut e = ApiError::unprocessable(
-            "capture_quality",
-            format!(
-                "{}; capture again ({left} attempt(s) left before the registration is decided)",
-                capture_reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; ")
-            ),
-        );
-        e.reasons = capture_reasons;
-        return Err(e);
-    }
-    let embeddings: Vec<&[f32]> = frames.iter().filter_map(|f| f.analysis.subject.as_ref().map(|s| s.embedding.as_slice())).collect();
+    req.frames.iter().enumerate().map(|(i, f)| image_bytes(&format!("frames[{i}]"), f, st.config.max_image_bytes)).collect()
+}
 
-    // A template of another model (the server was upgraded since the registration started) is
-    // never compared: the document template is made again from the document photo.
-    let model = st.face.engine.template_model().to_string();
-    let mut new_doc_template_enc = None;
-    let doc_template = match (&reg.doc_template_enc, &reg.doc_photo_enc) {
-        (Some(enc), _) if reg.template_model.as_deref() == Some(model.as_str()) => {
-            template_from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", &id))?)
-        }
-        (_, Some(photo)) => {
-            let photo = st.vault.open(photo, &aad("registrations", "doc_photo_enc", &id))?;
-            let analysed =
-                st.face.analyze_documents(vec![photo]).await?.pop().ok_or_else(|| ApiError::internal("document photo", &"no result"))?;
-            let t = analysed.map_err(|e| image_error("document_photo", &e))?.analysis.subject.map(|s| s.embedding);
-            if let Some(t) = &t {
-                new_doc_template_enc = Some(st.vault.seal(&template_bytes(t), &aad("registrations", "doc_template_enc", &id))?);
-            }
-            t
-        }
-        _ => None,
-    };
-    let match_score =
-        if capture_reasons.is_empty() { doc_template.as_ref().and_then(|t| capture::mean_score(&embeddings, t)) } else { None };
-
-    let mut duplicates = Vec::new();
-    if match_score.is_some() {
-        for g in st.store.gallery(&p.operator_id, &model).await? {
-            if g.doc_type == reg.doc_type && g.doc_number == reg.doc_number {
-                continue;
-            }
-            let t = st.vault.open(&g.template_enc, &aad("registrations", "live_template_enc", &g.registration_id))?;
-            if let Some(score) = template_from_bytes(&t).and_then(|t| capture::mean_score(&embeddings, &t)) {
-                if score >= st.face.points.strict {
-                    duplicates.push(DuplicateHit { registration_id: g.registration_id, score });
-                }
-            }
-        }
-        duplicates.sort_by(|a, b| b.score.total_cmp(&a.score));
-        duplicates.truncate(10);
-    }
-    let operator = st.store.operator(&p.operator_id).await?;
-    let active = st.store.active_sims(&p.operator_id, &reg.doc_type, &reg.doc_number).await?;
-    let checks = CheckResults {
-        document: Vec::new(),
-        capture: capture_reasons,
-        match_score,
-        duplicates: duplicates.clone(),
-        active_sims: active.max(0) as u32,
-        sim_limit: operator.sim_limit.max(0) as u32,
-    };
-    let decision = decide(&checks, st.face.points);
-    // Failed passive checks and failed challenges both count towards the device's lockout.
-    let liveness_failed = decision.reasons.iter().any(|r| r.code == capture::LIVENESS_FAILED || r.code == capture::CHALLENGE_FAILED);
-    let state = match decision.outcome {
-        Outcome::Approved => RegistrationState::Approved,
-        Outcome::Rejected => RegistrationState::Rejected,
-        Outcome::Review => RegistrationState::Review,
-    };
-    // Keep the best frame (largest face) for review within the retention period.
-    let best = (0..frames.len()).max_by(|&a, &b| {
-        let eye = |i: usize| frames[i].analysis.subject.as_ref().map(|s| s.inter_eye_px).unwrap_or(0.0);
-        eye(a).total_cmp(&eye(b))
-    });
-    let live_photo_enc = best.map(|i| st.vault.seal(&images[i], &aad("registrations", "live_photo_enc", &id))).transpose()?;
-    let live_template_enc =
-        fused(&embeddings).map(|t| st.vault.seal(&template_bytes(&t), &aad("registrations", "live_template_enc", &id))).transpose()?;
-    let scores = json!({
-        "match": match_score,
-        "default_threshold": st.face.points.default,
-        "strict_threshold": st.face.points.strict,
-        "frames": frames.len(),
-        "faces_per_frame": frames.iter().map(|f| f.analysis.faces.len()).collect::<Vec<_>>(),
-        "inter_eye_px": frames.iter().map(|f| f.analysis.subject.as_ref().map(|s| (s.inter_eye_px * 10.0).round() / 10.0)).collect::<Vec<_>>(),
-        "quality": frames.iter().map(|f| f.quality).collect::<Vec<_>>(),
-        "liveness": capture::mean_liveness(&frames),
-        "challenge": challenge_result,
-        "duplicates": duplicates,
-        "active_sims": active,
-        "sim_limit": operator.sim_limit,
-    });
-    let codes: Vec<&str> = decision.reasons.iter().map(|r| r.code.as_str()).collect();
-    let audit = json!({
-        "outcome": decision.outcome.as_str(),
-        "reasons": codes,
-        "match": match_score.map(score_text),
-        "duplicates": duplicates.iter().map(|d| json!({ "registration": d.registration_id, "score": score_text(d.score) })).collect::<Vec<_>>(),
-        "mode": mode.as_str(),
-    });
-    let verdict = Verdict {
-        state,
-        reasons: serde_json::to_string(&decision.reasons).unwrap_or_else(|_| "[]".into()),
-        message: decision.message.clone(),
-        scores: scores.to_string(),
-        live_photo_enc,
-        live_template_enc,
-        template_model: model,
-        doc_template_enc: new_doc_template_enc,
-        audit,
-    };
+/// Records a capture refused for framing and returns the error that asks for another.
+async fn refuse_for_retry(st: &AppState, p: &Principal, id: &str, reasons: Vec<Reason>) -> Result<ApiError, ApiError> {
     let mut w = st.store.write().await?;
-    w.record_decision(&id, &p.operator_id, &p.actor(), &verdict).await?;
-    if liveness_failed {
-        w.record_liveness_failure(&p.key_id).await?;
-    }
+    let attempts = w.record_capture_retry(id, &p.operator_id, &p.actor(), &reasons).await?;
     w.commit().await?;
-    let decision_ms = started.elapsed().as_secs_f64() * 1000.0;
-    st.metrics.decisions.with_label_values(&[decision.outcome.as_str()]).inc();
-    for r in &decision.reasons {
+    for r in &reasons {
         st.metrics.reasons.with_label_values(&[r.code.as_str()]).inc();
     }
-    st.metrics.decision_seconds.with_label_values(&[decision.outcome.as_str()]).observe(decision_ms / 1000.0);
-    Ok(Json(json!({
-        "id": id,
-        "state": state,
-        "decision": decision.outcome,
-        "reasons": decision.reasons,
-        "message": decision.message,
-        "timing_ms": { "analysis": (analysed_ms * 10.0).round() / 10.0, "decision": (decision_ms * 10.0).round() / 10.0 },
-    })))
+    let left = MAX_CAPTURE_ATTEMPTS - attempts;
+    let mut e = ApiError::unprocessable(
+        "capture_quality",
+        format!(
+            "{}; capture again ({left} attempt(s) left before the registration is decided)",
+            reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; ")
+        ),
+    );
+    e.reasons = reasons;
+    Ok(e)
+}
+
+/// The document template of the model in use, and its sealed form when it had to be made again:
+/// a template of another model (the server was upgraded since the registration started) is
+/// never compared, so it is made again from the document photo.
+async fn document_template(st: &AppState, reg: &RegistrationRow, model: &str) -> Result<(Option<Vec<f32>>, Option<Vec<u8>>), ApiError> {
+    let id = &reg.id;
+    match (&reg.doc_template_enc, &reg.doc_photo_enc) {
+        (Some(enc), _) if reg.template_model.as_deref() == Some(model) => {
+            Ok((template::from_bytes(&st.vault.open(enc, &aad("registrations", "doc_template_enc", id))?), None))
+        }
+        (_, Some(photo)) => {
+            let photo = st.vault.open(photo, &aad("registrations", "doc_photo_enc", id))?;
+            let analysed = st.face.analyse(photo, Depth::Document).await?.map_err(|e| image_error("document_photo", &e))?;
+            let t = analysed.analysis.subject.map(|s| s.embedding);
+            let sealed =
+                t.as_ref().map(|t| st.vault.seal(&template::to_bytes(t), &aad("registrations", "doc_template_enc", id))).transpose()?;
+            Ok((t, sealed))
+        }
+        _ => Ok((None, None)),
+    }
+}
+
+/// The operator's enrolled templates of the model in use, opened, except the subscriber's own.
+async fn other_identities(st: &AppState, p: &Principal, reg: &RegistrationRow, model: &str) -> Result<Vec<GalleryTemplate>, ApiError> {
+    let mut out = Vec::new();
+    for g in st.store.gallery(&p.operator_id, model).await? {
+        if g.doc_type == reg.doc_type && g.doc_number == reg.doc_number {
+            continue;
+        }
+        let t = st.vault.open(&g.template_enc, &aad("registrations", "live_template_enc", &g.registration_id))?;
+        if let Some(template) = template::from_bytes(&t) {
+            out.push(GalleryTemplate { registration_id: g.registration_id, template });
+        }
+    }
+    Ok(out)
 }
 
 /// `POST /v1/registrations/{id}/activate`: assigns the SIM, within the operator's limit.
@@ -531,9 +415,4 @@ pub async fn cancel(
     w.cancel_registration(&id, &p.operator_id, &p.actor()).await?;
     w.commit().await?;
     Ok(Json(view(&st.store.registration(&id, &p.operator_id).await?)))
-}
-
-/// Reasons in stored JSON back as values (for review views).
-pub fn stored_reasons(text: &str) -> Vec<Reason> {
-    serde_json::from_str(text).unwrap_or_default()
 }

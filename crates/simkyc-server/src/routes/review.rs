@@ -13,7 +13,7 @@ use simkyc_workflow::{Permission, RegistrationState};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::registrations::{stored_reasons, view};
+use crate::routes::registrations::view;
 use crate::state::AppState;
 
 /// Query of the queue listing.
@@ -44,6 +44,13 @@ fn photo(st: &AppState, enc: &Option<Vec<u8>>, column: &str, id: &str) -> Result
         .map_err(ApiError::from)
 }
 
+/// The 1:N hits recorded with a decision (none before a decision, or without hits).
+#[derive(Deserialize)]
+struct RecordedHits {
+    #[serde(default)]
+    duplicates: Vec<simkyc_workflow::DuplicateHit>,
+}
+
 /// `GET /v1/reviews/{id}`: one case with both photos and the scores.
 pub async fn case(
     State(st): State<AppState>,
@@ -52,14 +59,14 @@ pub async fn case(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadReviewCase)?;
     let r = st.store.registration(&id, &p.operator_id).await?;
-    let scores: serde_json::Value = serde_json::from_str(&r.scores).unwrap_or(json!({}));
+    let hits: RecordedHits = serde_json::from_value(r.scores.0.clone()).map_err(|e| ApiError::internal("stored scores", &e))?;
     let mut resembling = Vec::new();
-    for d in scores["duplicates"].as_array().cloned().unwrap_or_default() {
-        let Some(other_id) = d["registration_id"].as_str() else { continue };
+    for d in hits.duplicates {
+        let other_id = d.registration_id.as_str();
         if let Ok(other) = st.store.registration(other_id, &p.operator_id).await {
             resembling.push(json!({
                 "registration_id": other_id,
-                "score": d["score"],
+                "score": d.score,
                 "document_type": other.doc_type,
                 "state": other.state,
                 "live_photo": photo(&st, &other.live_photo_enc, "live_photo_enc", other_id)?,
@@ -81,8 +88,7 @@ pub async fn case(
     let mut v = view(&r);
     v["document"]["name"] = json!(String::from_utf8_lossy(&name));
     v["document"]["number"] = json!(r.doc_number);
-    v["reasons"] = json!(stored_reasons(&r.reasons));
-    v["scores"] = scores;
+    v["scores"] = r.scores.0.clone();
     v["document_photo"] = json!(photo(&st, &r.doc_photo_enc, "doc_photo_enc", &id)?);
     v["live_photo"] = json!(photo(&st, &r.live_photo_enc, "live_photo_enc", &id)?);
     v["resembling"] = json!(resembling);

@@ -126,8 +126,12 @@ impl Harness {
         // The workflow tests use lfw-dev press photos as "live" frames; passive liveness rightly
         // refuses such photos of photos, so the default operator runs with capture mode `off`
         // and the tests of passive checks switch it to `passive` (PUT /v1/admin/settings).
-        let mut config =
-            Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".into(), capture_mode: "off".into(), ..Config::default() };
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            listen: "127.0.0.1:0".into(),
+            capture_mode: simkyc_workflow::CaptureMode::Off,
+            ..Config::default()
+        };
         config.vault_keys_file = Some(dir.path().join("vault.keys"));
         change(&mut config);
         let mut pg_cleanup = None;
@@ -147,7 +151,7 @@ impl Harness {
             let state = simkyc_server::build_state_with(config, face).await.expect("building the server state");
             let store = state.store.clone();
             let mut w = store.write().await.unwrap();
-            w.create_operator("test", "other", "Other operator", 5, "off").await.unwrap();
+            w.create_operator("test", "other", "Other operator", 5, simkyc_workflow::CaptureMode::Off).await.unwrap();
             w.create_store("test", "other", "other-store", "Other store").await.unwrap();
             let mut keys = HashMap::new();
             for (name, role, st) in [
