@@ -9,8 +9,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
 use axum::Router;
+use simkyc_db::Database;
 use simkyc_face::runtime::Runtime;
-use simkyc_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -32,11 +32,11 @@ pub enum StartError {
     Config(#[from] ConfigError),
     /// The database could not be opened or migrated.
     #[error("database {url}: {cause}")]
-    Store {
+    Database {
         /// URL (without password).
         url: String,
         /// Cause.
-        cause: simkyc_store::StoreError,
+        cause: simkyc_db::DbError,
     },
     /// Vault keys.
     #[error(transparent)]
@@ -72,18 +72,17 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Opens the database the configuration names (creating the data directory for SQLite).
-pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+pub async fn open_database(config: &Config) -> Result<Database, StartError> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
     }
-    let store = Store::open(&url).await.map_err(|cause| StartError::Store { url: redact_url(&url), cause })?;
-    store
-        .ensure_default_operator(config.sim_limit, config.capture_mode)
+    let db = Database::open(&url).await.map_err(|cause| StartError::Database { url: redact_url(&url), cause })?;
+    db.ensure_default_operator(config.sim_limit, config.capture_mode)
         .await
-        .map_err(|cause| StartError::Store { url: redact_url(&url), cause })?;
-    Ok(store)
+        .map_err(|cause| StartError::Database { url: redact_url(&url), cause })?;
+    Ok(db)
 }
 
 /// The vault key source the configuration names.
@@ -119,12 +118,12 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
 /// Builds the shared state around an already loaded face stack (tests share one).
 pub async fn build_state_with(config: Config, face: Arc<FaceStack>) -> Result<AppState, StartError> {
     config.validate()?;
-    let store = open_store(&config).await?;
+    let db = open_database(&config).await?;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
     let vault = Vault::load(key_source(&config))?;
     let metrics = Metrics::new().map_err(|e| StartError::Other(format!("metrics: {e}")))?;
-    Ok(AppState { inner: Arc::new(Inner { config, store, face, vault, metrics, verified_keys: VerifiedKeys::default() }) })
+    Ok(AppState { inner: Arc::new(Inner { config, db, face, vault, metrics, verified_keys: VerifiedKeys::default() }) })
 }
 
 async fn no_route() -> ApiError {
@@ -172,7 +171,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// first) and re-encrypts every stored envelope with it. Older keys stay in the ring so servers
 /// started before the rotation keep reading. Returns the number of values re-encrypted.
 pub async fn rotate_keys(config: &Config) -> Result<u64, StartError> {
-    let store = open_store(config).await?;
+    let db = open_database(config).await?;
     let source = key_source(config);
     if let KeySource::File(path) = &source {
         let old = source.read()?;
@@ -182,7 +181,7 @@ pub async fn rotate_keys(config: &Config) -> Result<u64, StartError> {
     }
     let ring = source.load()?;
     let active = ring.active_id().to_string();
-    let n = store
+    let n = db
         .reseal_all("cli", |aad, env| {
             let id = simkyc_vault::KeyRing::key_id_of(env).map_err(|e| e.to_string())?;
             if id == active {
@@ -191,8 +190,8 @@ pub async fn rotate_keys(config: &Config) -> Result<u64, StartError> {
             ring.reseal(env, aad).map(Some).map_err(|e| e.to_string())
         })
         .await
-        .map_err(|cause| StartError::Store { url: redact_url(&config.database_url()), cause })?;
-    store.close().await;
+        .map_err(|cause| StartError::Database { url: redact_url(&config.database_url()), cause })?;
+    db.close().await;
     Ok(n)
 }
 
@@ -239,18 +238,18 @@ fn spawn_retention(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(state.config.purge_interval_secs.max(60)));
         loop {
             tick.tick().await;
-            let now = simkyc_store::now_ms();
+            let now = simkyc_db::now_ms();
             let cutoff = now - state.config.retention_days as i64 * 86_400_000;
-            match state.store.purge_photos(cutoff, "system").await {
+            match state.db.purge_photos(cutoff, "system").await {
                 Ok(n) if n > 0 => tracing::info!(registrations = n, "retention: photos purged"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "retention purge failed"),
             }
-            if let Err(e) = state.store.idempotency_expire(now - state.config.idempotency_hours as i64 * 3_600_000).await {
+            if let Err(e) = state.db.idempotency_expire(now - state.config.idempotency_hours as i64 * 3_600_000).await {
                 tracing::error!(error = %e, "expiring idempotency keys failed");
             }
-            let keep_failures = simkyc_store::LIVENESS_FAILURES_KEEP_MS.max(state.config.lockout_window_secs.saturating_mul(1000) as i64);
-            if let Err(e) = state.store.expire_liveness_failures(now - keep_failures).await {
+            let keep_failures = simkyc_db::LIVENESS_FAILURES_KEEP_MS.max(state.config.lockout_window_secs.saturating_mul(1000) as i64);
+            if let Err(e) = state.db.expire_liveness_failures(now - keep_failures).await {
                 tracing::error!(error = %e, "expiring liveness failures failed");
             }
         }

@@ -111,7 +111,7 @@ fn unauthorized(message: &str) -> Response {
 /// Resolves a bearer token to a principal, or says why not.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Response> {
     let id = key_id_of(token).ok_or_else(|| unauthorized("the API key is malformed"))?;
-    let row = match state.store.api_key(id).await {
+    let row = match state.db.api_key(id).await {
         Ok(Some(row)) => row,
         Ok(None) => return Err(unauthorized("unknown API key")),
         Err(e) => return Err(ApiError::from(e).into_response()),

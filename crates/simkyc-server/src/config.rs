@@ -251,6 +251,6 @@ impl Config {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| simkyc_store::sqlite_url(&self.data_dir))
+        self.database_url.clone().unwrap_or_else(|| simkyc_db::sqlite_url(&self.data_dir))
     }
 }

@@ -75,9 +75,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<simkyc_store::StoreError> for ApiError {
-    fn from(e: simkyc_store::StoreError) -> ApiError {
-        use simkyc_store::StoreError::*;
+impl From<simkyc_db::DbError> for ApiError {
+    fn from(e: simkyc_db::DbError) -> ApiError {
+        use simkyc_db::DbError::*;
         match e {
             NotFound(what) => ApiError::not_found(format!("{what} not found")),
             e @ InvalidId { .. } => ApiError::unprocessable("id_invalid", e.to_string()),

@@ -15,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
 use sha2::{Digest, Sha256};
-use simkyc_store::idempotency::Claim;
+use simkyc_db::idempotency::Claim;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -121,7 +121,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     h.update(b"\n");
     h.update(&bytes);
     let request_hash = hex::encode(h.finalize());
-    match state.store.idempotency_claim(&principal.key_id, &key, &request_hash).await {
+    match state.db.idempotency_claim(&principal.key_id, &key, &request_hash).await {
         Err(e) => return ApiError::from(e).into_response(),
         Ok(Claim::Mismatch) => {
             return ApiError::unprocessable("idempotency_key_reused", "this Idempotency-Key was already used for a different request")
@@ -146,7 +146,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let status = response.status();
     if status.is_server_error() {
-        if let Err(e) = state.store.idempotency_release(&principal.key_id, &key).await {
+        if let Err(e) = state.db.idempotency_release(&principal.key_id, &key).await {
             tracing::error!(error = %e, "releasing an idempotency key");
         }
         return response;
@@ -156,7 +156,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Ok(b) => b,
         Err(e) => return ApiError::internal("response buffering", &e).into_response(),
     };
-    if let Err(e) = state.store.idempotency_finish(&principal.key_id, &key, status.as_u16(), &bytes).await {
+    if let Err(e) = state.db.idempotency_finish(&principal.key_id, &key, status.as_u16(), &bytes).await {
         tracing::error!(error = %e, "storing an idempotent response");
     }
     Response::from_parts(parts, Body::from(bytes))

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use simkyc_store::reenrol::StaleTemplates;
-use simkyc_store::{aad, Store};
+use simkyc_db::reenrol::StaleTemplates;
+use simkyc_db::{aad, Database};
 
 use simkyc_verify::template;
 use simkyc_verify::Depth;
@@ -20,7 +20,7 @@ use crate::vault::Vault;
 pub enum ReenrolError {
     /// The database.
     #[error("database: {0}")]
-    Store(#[from] simkyc_store::StoreError),
+    Database(#[from] simkyc_db::DbError),
     /// A sealed value could not be opened or sealed.
     #[error("vault: {0}")]
     Vault(#[from] simkyc_vault::VaultError),
@@ -65,7 +65,7 @@ async fn embed_sealed(face: &FaceStack, vault: &Vault, id: &str, column: &str, s
 /// Finds the stale registrations and, unless `dry_run`, re-enrols or marks them;
 /// `progress(done, total)` is called after each re-enrolment attempt.
 pub async fn reenrol(
-    store: &Store,
+    db: &Database,
     vault: &Vault,
     face: &FaceStack,
     actor: &str,
@@ -73,7 +73,7 @@ pub async fn reenrol(
     progress: impl Fn(usize, usize),
 ) -> Result<ReenrolReport, ReenrolError> {
     let model = face.template_model();
-    let stale = store.stale_templates(&model).await?;
+    let stale = db.stale_templates(&model).await?;
     let mut report = ReenrolReport { model: model.clone(), ..Default::default() };
     for r in &stale {
         *report.stale_by_model.entry(r.template_model.clone().unwrap_or_else(|| "untagged".into())).or_default() += 1;
@@ -86,7 +86,7 @@ pub async fn reenrol(
     }
     let mut to_mark: Vec<&StaleTemplates> = cannot.into_iter().filter(|r| !r.recapture_needed).collect();
     for (i, r) in can.iter().enumerate() {
-        let (doc_photo, live_photo) = store.registration_photos(&r.id).await?;
+        let (doc_photo, live_photo) = db.registration_photos(&r.id).await?;
         let mut templates = Vec::new();
         let mut faceless = false;
         for (has, photo, photo_col, template_col) in [
@@ -113,7 +113,7 @@ pub async fn reenrol(
         }
         let live = templates.pop().flatten();
         let doc = templates.pop().flatten();
-        let mut w = store.write().await?;
+        let mut w = db.write().await?;
         if w.reenrol(actor, r, &model, doc, live).await? {
             report.reenrolled += 1;
         } else {
@@ -122,7 +122,7 @@ pub async fn reenrol(
         w.commit().await?;
     }
     for r in to_mark {
-        let mut w = store.write().await?;
+        let mut w = db.write().await?;
         w.mark_recapture(actor, r).await?;
         w.commit().await?;
         report.marked += 1;

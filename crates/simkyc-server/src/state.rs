@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use simkyc_store::Store;
+use simkyc_db::Database;
 
 use crate::auth::VerifiedKeys;
 use crate::config::Config;
@@ -22,7 +22,7 @@ pub struct Inner {
     /// Configuration in effect.
     pub config: Config,
     /// Database.
-    pub store: Store,
+    pub db: Database,
     /// Face engine and operating points.
     pub face: Arc<FaceStack>,
     /// Encryption keys.
@@ -37,10 +37,10 @@ impl Inner {
     /// Seconds until this key (device) may capture again, when its failed liveness checks within
     /// the window have reached the limit. Read from the database, so every server sharing it
     /// enforces the same lockout, and a restart does not lift it.
-    pub async fn lockout_remaining(&self, key_id: &str) -> Result<Option<u64>, simkyc_store::StoreError> {
+    pub async fn lockout_remaining(&self, key_id: &str) -> Result<Option<u64>, simkyc_db::DbError> {
         let window_ms = self.config.lockout_window_secs.saturating_mul(1000) as i64;
-        let now = simkyc_store::now_ms();
-        let failures = self.store.liveness_failures_since(key_id, now - window_ms).await?;
+        let now = simkyc_db::now_ms();
+        let failures = self.db.liveness_failures_since(key_id, now - window_ms).await?;
         let limit = self.config.lockout_failures.max(1);
         if failures.len() < limit {
             return Ok(None);

@@ -46,7 +46,7 @@ pub fn new_key_line() -> String {
     getrandom::getrandom(&mut key).expect("operating-system random source unavailable");
     let mut tag = [0u8; 3];
     getrandom::getrandom(&mut tag).expect("operating-system random source unavailable");
-    format!("k{}-{}:{}", simkyc_store::now_ms() / 1000, hex::encode(tag), hex::encode(key))
+    format!("k{}-{}:{}", simkyc_db::now_ms() / 1000, hex::encode(tag), hex::encode(key))
 }
 
 /// Writes a key file readable only by its owner.

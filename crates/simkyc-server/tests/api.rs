@@ -45,7 +45,7 @@ fn full_flow(h: &Harness) {
     assert_eq!(g.json["photos_purged"], true);
     let l = h.call("POST", "/v1/subscribers/lookup", "clerk", Some(json!({ "document": { "type": "cn_resident_id", "number": doc } })));
     assert_eq!((l.json["active"].as_i64(), l.json["sims"][0]["status"].as_str()), (Some(0), Some("terminated")));
-    let row = h.rt.block_on(h.running.as_ref().unwrap().state.store.registration(&id, "default")).unwrap();
+    let row = h.rt.block_on(h.running.as_ref().unwrap().state.db.registration(&id, "default")).unwrap();
     assert!(
         row.doc_photo_enc.is_none() && row.live_photo_enc.is_none() && row.live_template_enc.is_none() && row.doc_template_enc.is_none()
     );
@@ -504,7 +504,7 @@ fn retention_purge_and_key_rotation() {
         "a second rotation reseals the same values again"
     );
     // Purge everything older than now: photos go, the case stays readable without them.
-    let purged = h.rt.block_on(state.store.purge_photos(simkyc_store::now_ms() + 1, "test")).unwrap();
+    let purged = h.rt.block_on(state.db.purge_photos(simkyc_db::now_ms() + 1, "test")).unwrap();
     assert_eq!(purged, 1);
     let case = h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None);
     assert!(case.json["live_photo"].is_null() && case.json["document_photo"].is_null());
@@ -605,17 +605,14 @@ fn liveness_lockout(h: &mut Harness) {
         locked.json["error"]["message"].as_str().unwrap().rsplit("resume in ").next().unwrap().trim_end_matches(" s").parse().unwrap();
     assert!((1..=180).contains(&wait), "{wait}");
     // The failed attempt's frame is kept for review within the retention period.
-    let row =
-        h.rt.block_on(h.running.as_ref().unwrap().state.store.registrations_in_state(
-            "default",
-            simkyc_workflow::RegistrationState::Rejected,
-            10,
-        ))
+    let row = h
+        .rt
+        .block_on(h.running.as_ref().unwrap().state.db.registrations_in_state("default", simkyc_workflow::RegistrationState::Rejected, 10))
         .unwrap();
     assert!(row.iter().all(|r| r.live_photo_enc.is_some()));
     // The retention task forgets failures once they are old; the device may capture again.
-    let store = &h.running.as_ref().unwrap().state.store;
-    assert!(h.rt.block_on(store.expire_liveness_failures(simkyc_store::now_ms() + 1)).unwrap() >= 5);
+    let store = &h.running.as_ref().unwrap().state.db;
+    assert!(h.rt.block_on(store.expire_liveness_failures(simkyc_db::now_ms() + 1)).unwrap() >= 5);
     let s = h.start_registration("clerk", &resident_id(93), &h.photo("Hu_Jintao", 2));
     let again = h.call(
         "POST",
@@ -742,7 +739,7 @@ fn templates_of_another_model(h: &Harness) {
     let (first, c) = h.register("clerk", &resident_id(40), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 2)]);
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
     assert_eq!(h.activate("clerk", &first, 40).status, 200);
-    let row = h.rt.block_on(state.store.registration(&first, "default")).unwrap();
+    let row = h.rt.block_on(state.db.registration(&first, "default")).unwrap();
     assert_eq!(row.template_model.as_deref(), Some(model.as_str()));
     // A second enrolment whose photos are already purged, and both made "by the old engine".
     let (second, c) = h.register("clerk", &resident_id(41), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
@@ -754,12 +751,12 @@ fn templates_of_another_model(h: &Harness) {
             .bind(old)
             .bind(&first)
             .bind(&second)
-            .execute(&state.store.pool)
+            .execute(&state.db.pool)
             .await
             .unwrap();
         sqlx::query("UPDATE registrations SET doc_photo_enc = NULL, live_photo_enc = NULL WHERE id = $1")
             .bind(&second)
-            .execute(&state.store.pool)
+            .execute(&state.db.pool)
             .await
             .unwrap();
     });
@@ -775,7 +772,7 @@ fn templates_of_another_model(h: &Harness) {
         sqlx::query("UPDATE registrations SET template_model = $1, doc_template_enc = NULL WHERE id = $2")
             .bind(old)
             .bind(&sid)
-            .execute(&state.store.pool),
+            .execute(&state.db.pool),
     )
     .unwrap();
     let c = h.call(
@@ -785,24 +782,24 @@ fn templates_of_another_model(h: &Harness) {
         Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })),
     );
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
-    let row = h.rt.block_on(state.store.registration(&sid, "default")).unwrap();
+    let row = h.rt.block_on(state.db.registration(&sid, "default")).unwrap();
     assert_eq!(row.template_model.as_deref(), Some(model.as_str()));
     assert!(row.doc_template_enc.is_some(), "the document template was made again");
 
     let vault = simkyc_server::vault::Vault::load(simkyc_server::app::key_source(&state.config)).unwrap();
-    let run = |dry| h.rt.block_on(simkyc_server::reenrol::reenrol(&state.store, &vault, &state.face, "test", dry, |_, _| {})).unwrap();
+    let run = |dry| h.rt.block_on(simkyc_server::reenrol::reenrol(&state.db, &vault, &state.face, "test", dry, |_, _| {})).unwrap();
     let dry = run(true);
     assert_eq!((dry.stale_by_model.get(old).copied(), dry.reenrollable, dry.without_photos, dry.reenrolled), (Some(2), 1, 1, 0));
     assert_eq!(
-        h.rt.block_on(state.store.registration(&first, "default")).unwrap().template_model.as_deref(),
+        h.rt.block_on(state.db.registration(&first, "default")).unwrap().template_model.as_deref(),
         Some(old),
         "a dry run changes nothing"
     );
     let done = run(false);
     assert_eq!((done.reenrolled, done.marked, done.no_face), (1, 1, 0), "{done:?}");
-    let a = h.rt.block_on(state.store.registration(&first, "default")).unwrap();
+    let a = h.rt.block_on(state.db.registration(&first, "default")).unwrap();
     assert_eq!((a.template_model.as_deref(), a.recapture_needed.0), (Some(model.as_str()), false));
-    let b = h.rt.block_on(state.store.registration(&second, "default")).unwrap();
+    let b = h.rt.block_on(state.db.registration(&second, "default")).unwrap();
     assert_eq!((b.template_model.as_deref(), b.recapture_needed.0), (Some(old), true));
     // A second run finds the marked one again but has nothing left to do.
     let again = run(false);

@@ -132,7 +132,7 @@ fn active_mode_issues_a_challenge_and_refuses_a_still_picture() {
     // A failed challenge counts towards the device's liveness lockout like a failed passive check.
     let state = &h.running.as_ref().unwrap().state;
     let key_id = simkyc_server::auth::key_id_of(h.key("clerk")).unwrap().to_string();
-    assert_eq!(h.rt.block_on(state.store.liveness_failures_since(&key_id, 0)).unwrap().len(), 1);
+    assert_eq!(h.rt.block_on(state.db.liveness_failures_since(&key_id, 0)).unwrap().len(), 1);
     // The nonce is single-use: the same capture again is refused.
     let again = h.call(
         "POST",

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use simkyc_server::app::{key_source, open_store};
+use simkyc_db::Database;
+use simkyc_server::app::{key_source, open_database};
 use simkyc_server::auth::generate_key;
 use simkyc_server::vault::{KeySource, Vault};
 use simkyc_server::Config;
-use simkyc_store::Store;
 use simkyc_workflow::Role;
 
 /// Where the service's configuration and database are.
@@ -84,9 +84,9 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
     })
 }
 
-async fn store(a: &ServiceArgs) -> Result<(Config, Store)> {
+async fn database(a: &ServiceArgs) -> Result<(Config, Database)> {
     let c = a.config()?;
-    let s = open_store(&c).await?;
+    let s = open_database(&c).await?;
     Ok((c, s))
 }
 
@@ -162,7 +162,7 @@ pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
         match cmd {
             AdminCmd::CreateKey { service, role, store: store_id, label } => {
                 let Some(role) = Role::parse(&role) else { bail!("--role must be clerk, reviewer, auditor or admin, not {role:?}") };
-                let (_, s) = store(&service).await?;
+                let (_, s) = database(&service).await?;
                 let key = generate_key().map_err(|e| anyhow::anyhow!("hashing the key: {e}"))?;
                 let mut w = s.write().await?;
                 let row = w.create_api_key("cli", &key.id, &key.hash, role.as_str(), &store_id, &label).await?;
@@ -174,21 +174,21 @@ pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
                 println!("{}", key.token);
             }
             AdminCmd::RevokeKey { service, id } => {
-                let (_, s) = store(&service).await?;
+                let (_, s) = database(&service).await?;
                 let mut w = s.write().await?;
                 w.revoke_api_key("cli", &id, None).await?;
                 w.commit().await?;
                 println!("revoked key {id}");
             }
             AdminCmd::ListKeys { service } => {
-                let (_, s) = store(&service).await?;
+                let (_, s) = database(&service).await?;
                 for k in s.api_keys(None).await? {
                     let status = if k.revoked_at.is_some() { "revoked" } else { "active" };
                     println!("{}\t{}\t{}/{}\t{}\t{}", k.id, k.role, k.operator_id, k.store_id, status, k.label);
                 }
             }
             AdminCmd::CreateOperator { service, id, name, sim_limit } => {
-                let (c, s) = store(&service).await?;
+                let (c, s) = database(&service).await?;
                 let mut w = s.write().await?;
                 w.create_operator("cli", &id, if name.is_empty() { &id } else { &name }, sim_limit, c.capture_mode).await?;
                 w.commit().await?;
@@ -196,7 +196,7 @@ pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
             }
             AdminCmd::Reenrol { service, dry_run } => return reenrol(&service, dry_run).await,
             AdminCmd::CreateStore { service, id, operator, name } => {
-                let (_, s) = store(&service).await?;
+                let (_, s) = database(&service).await?;
                 let mut w = s.write().await?;
                 w.create_store("cli", &operator, &id, if name.is_empty() { &id } else { &name }).await?;
                 w.commit().await?;
@@ -210,7 +210,7 @@ pub fn admin(cmd: AdminCmd) -> Result<ExitCode> {
 /// `simkyc admin reenrol [--dry-run]`.
 async fn reenrol(service: &ServiceArgs, dry_run: bool) -> Result<ExitCode> {
     let c = service.config()?;
-    let s = open_store(&c).await?;
+    let s = open_database(&c).await?;
     let vault = Vault::load(key_source(&c))?;
     let face = simkyc_server::load_face(&c).await?;
     let bar = ProgressBar::new(0);
@@ -243,7 +243,7 @@ async fn reenrol(service: &ServiceArgs, dry_run: bool) -> Result<ExitCode> {
 /// `simkyc audit verify`: exit 0 when the chain is intact, 1 naming the first bad event.
 pub fn audit_verify(service: ServiceArgs) -> Result<ExitCode> {
     runtime()?.block_on(async move {
-        let (_, s) = store(&service).await?;
+        let (_, s) = database(&service).await?;
         match s.verify_audit().await? {
             Ok(n) => {
                 println!("audit log intact: {n} events");
@@ -274,9 +274,9 @@ pub fn keys_rotate(service: ServiceArgs) -> Result<ExitCode> {
 /// `simkyc purge`: deletes raw photos older than the retention period now.
 pub fn purge(service: ServiceArgs, older_than_days: Option<u32>) -> Result<ExitCode> {
     runtime()?.block_on(async move {
-        let (c, s) = store(&service).await?;
+        let (c, s) = database(&service).await?;
         let days = older_than_days.unwrap_or(c.retention_days);
-        let cutoff = simkyc_store::now_ms() - days as i64 * 86_400_000;
+        let cutoff = simkyc_db::now_ms() - days as i64 * 86_400_000;
         let n = s.purge_photos(cutoff, "cli").await?;
         println!("purged the photos of {n} registrations older than {days} days");
         Ok(ExitCode::SUCCESS)

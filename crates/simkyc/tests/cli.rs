@@ -180,11 +180,11 @@ fn admin_keys_and_audit_verify_detect_tampering() {
     assert!(out.contains("intact"), "{out}");
 
     // Tamper with the database the way an insider would, and the chain names the event.
-    let url = simkyc_store::sqlite_url(dir.path());
+    let url = simkyc_db::sqlite_url(dir.path());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let tamper = |sql: &str| {
         rt.block_on(async {
-            let s = simkyc_store::Store::open(&url).await.unwrap();
+            let s = simkyc_db::Database::open(&url).await.unwrap();
             sqlx::query(sql).execute(&s.pool).await.unwrap();
             s.close().await;
         })

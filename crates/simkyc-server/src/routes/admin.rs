@@ -35,7 +35,7 @@ pub async fn create_key(
     p.require(Permission::Administer)?;
     let ApiJson(req) = body?;
     let store_id = req.store.unwrap_or_else(|| p.store_id.clone());
-    let store = st.store.store(&store_id).await?;
+    let store = st.db.store(&store_id).await?;
     if store.operator_id != p.operator_id {
         return Err(ApiError::not_found(format!("store {store_id} not found")));
     }
@@ -44,7 +44,7 @@ pub async fn create_key(
         .await
         .map_err(|e| ApiError::internal("key generation", &e))?
         .map_err(|e| ApiError::internal("key hashing", &e))?;
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     let row = w.create_api_key(&p.actor(), &key.id, &key.hash, req.role.as_str(), &store_id, &label).await?;
     w.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": row.id, "key": key.token, "role": row.role, "store": row.store_id, "label": row.label }))))
@@ -53,7 +53,7 @@ pub async fn create_key(
 /// `GET /v1/admin/keys`.
 pub async fn list_keys(State(st): State<AppState>, Extension(p): Extension<Principal>) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Administer)?;
-    Ok(Json(json!({ "keys": st.store.api_keys(Some(&p.operator_id)).await? })))
+    Ok(Json(json!({ "keys": st.db.api_keys(Some(&p.operator_id)).await? })))
 }
 
 /// `POST /v1/admin/keys/{id}/revoke`.
@@ -63,7 +63,7 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Administer)?;
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     w.revoke_api_key(&p.actor(), &id, Some(&p.operator_id)).await?;
     w.commit().await?;
     Ok(Json(json!({ "id": id, "revoked": true })))
@@ -72,7 +72,7 @@ pub async fn revoke_key(
 /// `GET /v1/admin/settings`.
 pub async fn settings(State(st): State<AppState>, Extension(p): Extension<Principal>) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Administer)?;
-    let op = st.store.operator(&p.operator_id).await?;
+    let op = st.db.operator(&p.operator_id).await?;
     Ok(Json(json!({
         "operator": op.id, "sim_limit": op.sim_limit, "capture_mode": op.capture_mode,
         "retention_days": st.config.retention_days,
@@ -98,7 +98,7 @@ pub async fn update_settings(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Administer)?;
     let ApiJson(req) = body?;
-    let op = st.store.operator(&p.operator_id).await?;
+    let op = st.db.operator(&p.operator_id).await?;
     let limit = req.sim_limit.unwrap_or(op.sim_limit);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::unprocessable("sim_limit_invalid", "sim_limit must be 1-1000"));
@@ -108,7 +108,7 @@ pub async fn update_settings(
         Some(m) => CaptureMode::parse(m)
             .ok_or_else(|| ApiError::unprocessable("capture_mode_invalid", "capture_mode must be active, passive or off"))?,
     };
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     w.update_operator_settings(&p.actor(), &p.operator_id, limit, mode).await?;
     w.commit().await?;
     settings(State(st), Extension(p)).await
@@ -138,7 +138,7 @@ pub async fn set_store_mode(
                 .ok_or_else(|| ApiError::unprocessable("capture_mode_invalid", "capture_mode must be active, passive, off or null"))?,
         ),
     };
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     w.set_store_capture_mode(&p.actor(), &p.operator_id, &id, mode).await?;
     w.commit().await?;
     Ok(Json(json!({ "store": id, "capture_mode": mode })))

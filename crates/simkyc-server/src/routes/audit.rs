@@ -27,7 +27,7 @@ pub async fn list(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadAudit)?;
-    let events = st.store.audit_events(&p.operator_id, q.after.unwrap_or(0).max(0), q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let events = st.db.audit_events(&p.operator_id, q.after.unwrap_or(0).max(0), q.limit.unwrap_or(100).clamp(1, 1000)).await?;
     let next = events.last().map(|e| e.event.seq);
     Ok(Json(json!({ "events": events, "next_after": next })))
 }
@@ -35,7 +35,7 @@ pub async fn list(
 /// `GET /v1/audit/verify`: whether the whole chain is intact.
 pub async fn verify(State(st): State<AppState>, Extension(p): Extension<Principal>) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadAudit)?;
-    Ok(Json(match st.store.verify_audit().await? {
+    Ok(Json(match st.db.verify_audit().await? {
         Ok(n) => json!({ "intact": true, "events": n }),
         Err(e) => json!({ "intact": false, "error": e.to_string() }),
     }))

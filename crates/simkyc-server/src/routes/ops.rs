@@ -13,7 +13,7 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// `GET /healthz`: the process is up and the database answers.
 pub async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
-    match sqlx::query("SELECT 1").execute(&st.store.pool).await {
+    match sqlx::query("SELECT 1").execute(&st.db.pool).await {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
         Err(e) => {
             tracing::error!(error = %e, "health check: database");

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
+use simkyc_db::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
 use simkyc_docs::Date;
-use simkyc_store::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
 use simkyc_verify::capture::check_capture;
 use simkyc_verify::document::check_document_photo;
 use simkyc_verify::{decide_capture, template, Depth, GalleryTemplate, MatchContext};
@@ -72,13 +72,13 @@ pub fn view(r: &RegistrationRow) -> serde_json::Value {
         "msisdn": r.msisdn,
         "review_comment": r.review_comment,
         "photos_purged": r.photos_purged_at.is_some(),
-        "created_at": simkyc_store::rfc3339(r.created_at),
-        "updated_at": simkyc_store::rfc3339(r.updated_at),
+        "created_at": simkyc_db::rfc3339(r.created_at),
+        "updated_at": simkyc_db::rfc3339(r.updated_at),
     })
 }
 
 fn today() -> Date {
-    Date::from_days_since_epoch(simkyc_store::now_ms().div_euclid(86_400_000))
+    Date::from_days_since_epoch(simkyc_db::now_ms().div_euclid(86_400_000))
 }
 
 /// `POST /v1/registrations`: checks the document and its photo, stores the registration.
@@ -93,7 +93,7 @@ pub async fn start(
         Ok(d) => d,
         Err(reasons) => {
             let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
-            let mut w = st.store.write().await?;
+            let mut w = st.db.write().await?;
             w.audit(
                 Some(&p.operator_id),
                 &p.actor(),
@@ -113,11 +113,11 @@ pub async fn start(
     let analysed = st.face.analyse(photo.clone(), Depth::Document).await?.map_err(|e| image_error("document_photo", &e))?;
     let subject = check_document_photo(&analysed, st.config.min_document_eye_px)
         .map_err(|problem| ApiError::unprocessable(problem.code(), problem.to_string()))?;
-    let operator = st.store.operator(&p.operator_id).await?;
-    let store = st.store.store(&p.store_id).await?;
+    let operator = st.db.operator(&p.operator_id).await?;
+    let store = st.db.store(&p.store_id).await?;
     let mode = store.capture_mode.unwrap_or(operator.capture_mode);
     let id = new_id();
-    let now = simkyc_store::now_ms();
+    let now = simkyc_db::now_ms();
     let active = mode == CaptureMode::Active;
     let expires_ms = now + if active { st.config.challenge_ttl_secs as i64 * 1000 } else { st.config.capture_ttl_minutes as i64 * 60_000 };
     let actions = if active {
@@ -136,7 +136,7 @@ pub async fn start(
         min_frames: if active { MIN_CHALLENGE_FRAMES } else { 1 },
         max_frames: if active { st.config.challenge_max_frames } else { st.config.max_frames },
         min_eye_px: st.config.min_live_eye_px,
-        expires_at: simkyc_store::rfc3339(expires_ms),
+        expires_at: simkyc_db::rfc3339(expires_ms),
         actions,
         expires_ms,
     };
@@ -155,7 +155,7 @@ pub async fn start(
         doc_template_enc: st.vault.seal(&template::to_bytes(&subject.embedding), &aad("registrations", "doc_template_enc", &id))?,
         template_model: st.face.template_model(),
     };
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     w.create_registration(&new).await?;
     w.commit().await?;
     Ok((
@@ -176,7 +176,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadRegistration)?;
-    Ok(Json(view(&st.store.registration(&id, &p.operator_id).await?)))
+    Ok(Json(view(&st.db.registration(&id, &p.operator_id).await?)))
 }
 
 /// Fewest frames of an active-challenge capture.
@@ -198,7 +198,7 @@ pub async fn capture(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Register)?;
     let ApiJson(req) = body?;
-    let reg = st.store.registration(&id, &p.operator_id).await?;
+    let reg = st.db.registration(&id, &p.operator_id).await?;
     let images = accept_capture(&st, &p, &reg, &req).await?;
     // Server-side decision time starts once the upload is in.
     let started = Instant::now();
@@ -219,8 +219,8 @@ pub async fn capture(
     let model = st.face.template_model();
     let (document, new_doc_template_enc) = document_template(&st, &reg, &model).await?;
     let gallery = if check.passed() { other_identities(&st, &p, &reg, &model).await? } else { Vec::new() };
-    let operator = st.store.operator(&p.operator_id).await?;
-    let active = st.store.active_sims(&p.operator_id, &reg.doc_type, &reg.doc_number).await?;
+    let operator = st.db.operator(&p.operator_id).await?;
+    let active = st.db.active_sims(&p.operator_id, &reg.doc_type, &reg.doc_number).await?;
     let ctx = MatchContext {
         document: document.as_deref(),
         gallery: &gallery,
@@ -249,7 +249,7 @@ pub async fn capture(
             "mode": mode.as_str(),
         }),
     };
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     w.record_decision(&id, &p.operator_id, &p.actor(), &verdict).await?;
     // Failed passive checks and failed challenges both count towards the device's lockout.
     if v.liveness_failed() {
@@ -289,7 +289,7 @@ async fn accept_capture(st: &AppState, p: &Principal, reg: &RegistrationRow, req
             "the nonce does not belong to this registration (replayed or mixed-up capture)",
         ));
     }
-    if requirements.expired(simkyc_store::now_ms()) {
+    if requirements.expired(simkyc_db::now_ms()) {
         return Err(ApiError::conflict("capture_expired", "the capture window of this registration has passed; start a new registration"));
     }
     if let Some(wait) = st.lockout_remaining(&p.key_id).await? {
@@ -315,7 +315,7 @@ async fn accept_capture(st: &AppState, p: &Principal, reg: &RegistrationRow, req
 
 /// Records a capture refused for framing and returns the error that asks for another.
 async fn refuse_for_retry(st: &AppState, p: &Principal, id: &str, reasons: Vec<Reason>) -> Result<ApiError, ApiError> {
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     let attempts = w.record_capture_retry(id, &p.operator_id, &p.actor(), &reasons).await?;
     w.commit().await?;
     for r in &reasons {
@@ -357,7 +357,7 @@ async fn document_template(st: &AppState, reg: &RegistrationRow, model: &str) ->
 /// The operator's enrolled templates of the model in use, opened, except the subscriber's own.
 async fn other_identities(st: &AppState, p: &Principal, reg: &RegistrationRow, model: &str) -> Result<Vec<GalleryTemplate>, ApiError> {
     let mut out = Vec::new();
-    for g in st.store.gallery(&p.operator_id, model).await? {
+    for g in st.db.gallery(&p.operator_id, model).await? {
         if g.doc_type == reg.doc_type && g.doc_number == reg.doc_number {
             continue;
         }
@@ -382,7 +382,7 @@ pub async fn activate(
     let msisdn = simkyc_sim::msisdn(&req.msisdn).map_err(sim_err)?;
     let iccid = simkyc_sim::iccid(&req.iccid).map_err(sim_err)?;
     let imsi = simkyc_sim::imsi(&req.imsi).map_err(sim_err)?;
-    let operator = st.store.operator(&p.operator_id).await?;
+    let operator = st.db.operator(&p.operator_id).await?;
     let sim = SimRow {
         id: new_id(),
         msisdn,
@@ -393,14 +393,14 @@ pub async fn activate(
         activated_at: 0,
         terminated_at: None,
     };
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     w.activate(&id, &p.operator_id, &p.actor(), &sim, operator.sim_limit).await?;
     let now = w.now;
     w.commit().await?;
     Ok(Json(json!({
         "id": id,
         "state": "activated",
-        "sim": { "msisdn": sim.msisdn, "iccid": sim.iccid, "imsi": sim.imsi, "status": "active", "activated_at": simkyc_store::rfc3339(now) },
+        "sim": { "msisdn": sim.msisdn, "iccid": sim.iccid, "imsi": sim.imsi, "status": "active", "activated_at": simkyc_db::rfc3339(now) },
     })))
 }
 
@@ -411,8 +411,8 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::Register)?;
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     w.cancel_registration(&id, &p.operator_id, &p.actor()).await?;
     w.commit().await?;
-    Ok(Json(view(&st.store.registration(&id, &p.operator_id).await?)))
+    Ok(Json(view(&st.db.registration(&id, &p.operator_id).await?)))
 }

@@ -7,7 +7,7 @@ use axum::{Extension, Json};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
-use simkyc_store::aad;
+use simkyc_db::aad;
 use simkyc_workflow::{Permission, RegistrationState};
 
 use crate::auth::Principal;
@@ -32,7 +32,7 @@ pub async fn queue(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadReviewCase)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let rows = st.store.registrations_in_state(&p.operator_id, RegistrationState::Review, limit).await?;
+    let rows = st.db.registrations_in_state(&p.operator_id, RegistrationState::Review, limit).await?;
     let cases: Vec<_> = rows.iter().map(view).collect();
     Ok(Json(json!({ "cases": cases })))
 }
@@ -58,12 +58,12 @@ pub async fn case(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::ReadReviewCase)?;
-    let r = st.store.registration(&id, &p.operator_id).await?;
+    let r = st.db.registration(&id, &p.operator_id).await?;
     let hits: RecordedHits = serde_json::from_value(r.scores.0.clone()).map_err(|e| ApiError::internal("stored scores", &e))?;
     let mut resembling = Vec::new();
     for d in hits.duplicates {
         let other_id = d.registration_id.as_str();
-        if let Ok(other) = st.store.registration(other_id, &p.operator_id).await {
+        if let Ok(other) = st.db.registration(other_id, &p.operator_id).await {
             resembling.push(json!({
                 "registration_id": other_id,
                 "score": d.score,
@@ -74,7 +74,7 @@ pub async fn case(
         }
     }
     let name = st.vault.open(&r.name_enc, &aad("registrations", "name_enc", &id))?;
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     let read: Vec<&str> = resembling.iter().filter_map(|d| d["registration_id"].as_str()).collect();
     w.audit(
         Some(&p.operator_id),
@@ -125,8 +125,8 @@ pub async fn decide(
     if comment.is_empty() || comment.chars().count() > 2000 {
         return Err(ApiError::unprocessable("review_comment_required", "give a comment (1-2000 characters) saying why"));
     }
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     w.decide_review(&id, &p.operator_id, &p.actor(), approve, comment).await?;
     w.commit().await?;
-    Ok(Json(view(&st.store.registration(&id, &p.operator_id).await?)))
+    Ok(Json(view(&st.db.registration(&id, &p.operator_id).await?)))
 }

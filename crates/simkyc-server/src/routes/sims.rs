@@ -21,7 +21,7 @@ pub async fn terminate(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     p.require(Permission::TerminateSim)?;
     let msisdn = simkyc_sim::msisdn(&msisdn).map_err(|e| ApiError::unprocessable(e.code(), e.to_string()))?;
-    let mut w = st.store.write().await?;
+    let mut w = st.db.write().await?;
     let t = w.terminate(&msisdn, &p.operator_id, &p.actor()).await?;
     w.commit().await?;
     Ok(Json(
@@ -64,8 +64,8 @@ pub async fn lookup(
     } else if number.is_empty() || number.len() > 64 {
         return Err(ApiError::unprocessable("document_number_invalid", "give the document as ISSUER:NUMBER, e.g. CHN:E12345678"));
     }
-    let sims = st.store.sims_of_document(&p.operator_id, req.document.doc_type.as_str(), &number).await?;
-    let mut w = st.store.write().await?;
+    let sims = st.db.sims_of_document(&p.operator_id, req.document.doc_type.as_str(), &number).await?;
+    let mut w = st.db.write().await?;
     w.audit(Some(&p.operator_id), &p.actor(), "subscriber.lookup", "subscriber", json!({ "results": sims.len() })).await?;
     w.commit().await?;
     let list: Vec<_> = sims
@@ -73,8 +73,8 @@ pub async fn lookup(
         .map(|s| {
             json!({
                 "msisdn": s.msisdn, "status": s.status,
-                "activated_at": simkyc_store::rfc3339(s.activated_at),
-                "terminated_at": s.terminated_at.map(simkyc_store::rfc3339),
+                "activated_at": simkyc_db::rfc3339(s.activated_at),
+                "terminated_at": s.terminated_at.map(simkyc_db::rfc3339),
             })
         })
         .collect();

@@ -149,7 +149,7 @@ impl Harness {
         }
         let (running, keys) = rt.block_on(async {
             let state = simkyc_server::build_state_with(config, face).await.expect("building the server state");
-            let store = state.store.clone();
+            let store = state.db.clone();
             let mut w = store.write().await.unwrap();
             w.create_operator("test", "other", "Other operator", 5, simkyc_workflow::CaptureMode::Off).await.unwrap();
             w.create_store("test", "other", "other-store", "Other store").await.unwrap();
@@ -183,7 +183,7 @@ impl Harness {
         let config = running.state.config.clone();
         let face = running.state.face.clone();
         let next = self.rt.block_on(async {
-            let store = running.state.store.clone();
+            let store = running.state.db.clone();
             running.shutdown().await;
             store.close().await;
             let state = simkyc_server::build_state_with(config, face).await.expect("rebuilding the server state");
@@ -285,7 +285,7 @@ pub fn sim(n: u32) -> Value {
 impl Drop for Harness {
     fn drop(&mut self) {
         if let Some(r) = self.running.take() {
-            let store = r.state.store.clone();
+            let store = r.state.db.clone();
             self.rt.block_on(async {
                 r.shutdown().await;
                 store.close().await;

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::FromRow;
 
-use crate::{get, Result, Store, StoreError, WriteTx};
+use crate::{get, Database, DbError, Result, WriteTx};
 
 /// A stored key (its hash, not the secret).
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -34,7 +34,7 @@ fn key(r: &AnyRow) -> Result<ApiKeyRow> {
 
 const COLUMNS: &str = "id, secret_hash, role, operator_id, store_id, label, created_at, revoked_at";
 
-impl Store {
+impl Database {
     /// A key by id, revoked or not.
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRow>> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
@@ -71,7 +71,7 @@ impl WriteTx {
             .bind(store_id)
             .fetch_optional(&mut *self.tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("store {store_id}")))?;
+            .ok_or_else(|| DbError::NotFound(format!("store {store_id}")))?;
         let operator_id: String = get(&st, "operator_id")?;
         sqlx::query(
             "INSERT INTO api_keys (id, secret_hash, role, operator_id, store_id, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -105,10 +105,10 @@ impl WriteTx {
             .bind(id)
             .fetch_optional(&mut *self.tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("active key {id}")))?;
+            .ok_or_else(|| DbError::NotFound(format!("active key {id}")))?;
         let owner: String = get(&row, "operator_id")?;
         if operator_id.is_some_and(|op| op != owner) {
-            return Err(StoreError::NotFound(format!("active key {id}")));
+            return Err(DbError::NotFound(format!("active key {id}")));
         }
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2").bind(self.now).bind(id).execute(&mut *self.tx).await?;
         self.audit(Some(&owner), actor, "key.revoked", &format!("key:{id}"), serde_json::json!({})).await

@@ -41,7 +41,7 @@ pub enum Backend {
 
 /// Storage failures, carried to a clear message at the edge.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum DbError {
     /// The URL names no supported database.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
@@ -184,11 +184,11 @@ impl From<i64> for Flag {
 }
 
 /// Result type of this crate.
-pub type Result<T> = std::result::Result<T, StoreError>;
+pub type Result<T> = std::result::Result<T, DbError>;
 
 /// The database: a pool and the backend it talks to.
 #[derive(Clone, Debug)]
-pub struct Store {
+pub struct Database {
     /// Connection pool (any backend).
     pub pool: AnyPool,
     /// Which backend.
@@ -218,19 +218,19 @@ pub(crate) fn get<T>(row: &AnyRow, col: &str) -> Result<T>
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    row.try_get::<T, _>(col).map_err(|e| StoreError::Corrupt(format!("column {col}: {e}")))
+    row.try_get::<T, _>(col).map_err(|e| DbError::Corrupt(format!("column {col}: {e}")))
 }
 
-impl Store {
+impl Database {
     /// Opens (creating if needed) the database at `url` and applies pending migrations.
-    pub async fn open(url: &str) -> Result<Store> {
+    pub async fn open(url: &str) -> Result<Database> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {
-            return Err(StoreError::UnsupportedUrl(url.to_string()));
+            return Err(DbError::UnsupportedUrl(url.to_string()));
         };
         let options = AnyPoolOptions::new().acquire_timeout(std::time::Duration::from_secs(60));
         let pool = match backend {
@@ -252,9 +252,9 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(16).connect(url).await?,
         };
-        let store = Store { pool, backend };
-        schema::migrate(&store).await?;
-        Ok(store)
+        let db = Database { pool, backend };
+        schema::migrate(&db).await?;
+        Ok(db)
     }
 
     /// Closes the pool, waiting for connections to be returned.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use simkyc_workflow::CaptureMode;
 
-use crate::{get, Conflict, Result, Store, StoreError, WriteTx};
+use crate::{get, Conflict, Database, DbError, Result, WriteTx};
 
 /// An operator (mobile network) and its policy settings.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -50,14 +50,14 @@ pub fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-impl Store {
+impl Database {
     /// One operator.
     pub async fn operator(&self, id: &str) -> Result<OperatorRow> {
         sqlx::query_as("SELECT id, name, sim_limit, capture_mode FROM operators WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("operator {id}")))
+            .ok_or_else(|| DbError::NotFound(format!("operator {id}")))
     }
 
     /// One store.
@@ -66,7 +66,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("store {id}")))
+            .ok_or_else(|| DbError::NotFound(format!("store {id}")))
     }
 
     /// Creates the `default` operator and its `default` store when the database has no operator,
@@ -90,7 +90,7 @@ impl WriteTx {
     /// Creates an operator.
     pub async fn create_operator(&mut self, actor: &str, id: &str, name: &str, sim_limit: i64, capture_mode: CaptureMode) -> Result<()> {
         if !valid_id(id) {
-            return Err(StoreError::InvalidId { kind: "operator", id: id.into() });
+            return Err(DbError::InvalidId { kind: "operator", id: id.into() });
         }
         let done = sqlx::query(
             "INSERT INTO operators (id, name, sim_limit, capture_mode, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
@@ -118,11 +118,11 @@ impl WriteTx {
     /// Creates a store of an operator.
     pub async fn create_store(&mut self, actor: &str, operator_id: &str, id: &str, name: &str) -> Result<()> {
         if !valid_id(id) {
-            return Err(StoreError::InvalidId { kind: "store", id: id.into() });
+            return Err(DbError::InvalidId { kind: "store", id: id.into() });
         }
         let op = sqlx::query("SELECT COUNT(*) AS n FROM operators WHERE id = $1").bind(operator_id).fetch_one(&mut *self.tx).await?;
         if get::<i64>(&op, "n")? == 0 {
-            return Err(StoreError::NotFound(format!("operator {operator_id}")));
+            return Err(DbError::NotFound(format!("operator {operator_id}")));
         }
         let done =
             sqlx::query("INSERT INTO stores (id, operator_id, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING")
@@ -153,7 +153,7 @@ impl WriteTx {
             .execute(&mut *self.tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("store {store_id}")));
+            return Err(DbError::NotFound(format!("store {store_id}")));
         }
         self.audit(
             Some(operator_id),
@@ -174,7 +174,7 @@ impl WriteTx {
             .execute(&mut *self.tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("operator {id}")));
+            return Err(DbError::NotFound(format!("operator {id}")));
         }
         self.audit(
             Some(id),

@@ -1,7 +1,7 @@
 //! Migrations: numbered SQL files built into the binary, applied in order, each in its own
 //! transaction, and recorded in `schema_migrations`.
 
-use crate::{get, Backend, Result, Store};
+use crate::{get, Backend, Database, Result};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
@@ -26,14 +26,14 @@ fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Applies every migration not yet recorded.
-pub async fn migrate(store: &Store) -> Result<()> {
+pub async fn migrate(db: &Database) -> Result<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        .execute(&store.pool)
+        .execute(&db.pool)
         .await?;
     for &(version, sql) in MIGRATIONS {
-        let mut tx = store.pool.begin().await?;
+        let mut tx = db.pool.begin().await?;
         // Take the migrations table first, so two servers starting together apply each once.
-        if store.backend == Backend::Postgres {
+        if db.backend == Backend::Postgres {
             sqlx::query("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").execute(&mut *tx).await?;
         } else {
             sqlx::query("DELETE FROM schema_migrations WHERE version < 0").execute(&mut *tx).await?;
@@ -43,7 +43,7 @@ pub async fn migrate(store: &Store) -> Result<()> {
             tx.rollback().await?;
             continue;
         }
-        for stmt in statements(&dialect(sql, store.backend)) {
+        for stmt in statements(&dialect(sql, db.backend)) {
             sqlx::query(&stmt).execute(&mut *tx).await?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")

@@ -4,7 +4,7 @@ use serde::Serialize;
 use simkyc_audit::{ChainError, Event, EventBody};
 use sqlx::any::AnyRow;
 
-use crate::{get, Result, Store, StoreError};
+use crate::{get, Database, DbError, Result};
 
 /// One stored audit event, as the API shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -27,7 +27,7 @@ fn event(row: &AnyRow) -> Result<AuditEventRow> {
                 actor: get(row, "actor")?,
                 action: get(row, "action")?,
                 subject: get(row, "subject")?,
-                details: serde_json::from_str(&details).map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
+                details: serde_json::from_str(&details).map_err(|e| DbError::Corrupt(format!("audit details: {e}")))?,
             },
             prev_hash: get(row, "prev_hash")?,
             hash: get(row, "hash")?,
@@ -37,7 +37,7 @@ fn event(row: &AnyRow) -> Result<AuditEventRow> {
 
 const COLUMNS: &str = "seq, operator_id, at, actor, action, subject, details, prev_hash, hash";
 
-impl Store {
+impl Database {
     /// Events of one operator after `after_seq`, oldest first, at most `limit`.
     pub async fn audit_events(&self, operator_id: &str, after_seq: i64, limit: i64) -> Result<Vec<AuditEventRow>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM audit_events WHERE operator_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"))

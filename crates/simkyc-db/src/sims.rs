@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::FromRow;
 
-use crate::{get, Result, Store, StoreError, WriteTx};
+use crate::{get, Database, DbError, Result, WriteTx};
 
 /// A SIM as stored.
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -44,7 +44,7 @@ fn sim(r: &AnyRow) -> Result<SimRow> {
 
 const COLUMNS: &str = "s.id, s.msisdn, s.iccid, s.imsi, s.subscriber_id, s.status, s.activated_at, s.terminated_at";
 
-impl Store {
+impl Database {
     /// Every SIM (active or ended) registered to a document at an operator, newest first.
     pub async fn sims_of_document(&self, operator_id: &str, doc_type: &str, doc_number: &str) -> Result<Vec<SimRow>> {
         let rows = sqlx::query(&format!(
@@ -76,7 +76,7 @@ impl WriteTx {
             .bind(operator_id)
             .fetch_optional(&mut *self.tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound("active SIM with this number".into()))?;
+            .ok_or_else(|| DbError::NotFound("active SIM with this number".into()))?;
         let s = sim(&row)?;
         sqlx::query("UPDATE sims SET status = 'terminated', terminated_at = $1 WHERE id = $2")
             .bind(self.now)

@@ -4,7 +4,7 @@
 use simkyc_audit::{Chain, EventBody};
 use sqlx::{Any, Transaction};
 
-use crate::{get, now_ms, rfc3339, Result, Store};
+use crate::{get, now_ms, rfc3339, Database, Result};
 
 /// A write in progress. Dropping it without [`WriteTx::commit`] rolls everything back.
 pub struct WriteTx {
@@ -15,7 +15,7 @@ pub struct WriteTx {
     pub now: i64,
 }
 
-impl Store {
+impl Database {
     /// Starts a write: locks the audit head so writers run one after another.
     pub async fn write(&self) -> Result<WriteTx> {
         let mut tx = self.pool.begin().await?;

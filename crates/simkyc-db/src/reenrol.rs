@@ -2,7 +2,7 @@
 //! their templates replaced (recomputed by the caller from the stored photos) or, where the
 //! photos are already purged, the registration marked as needing a new live capture.
 
-use crate::{get, Result, Store, WriteTx};
+use crate::{get, Database, Result, WriteTx};
 
 /// A registration holding templates of a model other than the one in use.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ fn flag(sql_col: &str, name: &str) -> String {
     format!("CAST(CASE WHEN {sql_col} IS NULL THEN 0 ELSE 1 END AS BIGINT) AS {name}")
 }
 
-impl Store {
+impl Database {
     /// Registrations (of every operator) whose templates were not made by `model`, oldest first.
     pub async fn stale_templates(&self, model: &str) -> Result<Vec<StaleTemplates>> {
         let sql = format!(
@@ -74,7 +74,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| crate::StoreError::NotFound(format!("registration {id}")))?;
+            .ok_or_else(|| crate::DbError::NotFound(format!("registration {id}")))?;
         Ok((get(&row, "doc_photo_enc")?, get(&row, "live_photo_enc")?))
     }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{get, Result, Store};
+use crate::{get, Database, Result};
 
 /// Every encrypted column: (table, primary key, column).
 pub const ENCRYPTED_COLUMNS: &[(&str, &str, &str)] = &[
@@ -13,7 +13,7 @@ pub const ENCRYPTED_COLUMNS: &[(&str, &str, &str)] = &[
     ("registrations", "id", "live_template_enc"),
 ];
 
-impl Store {
+impl Database {
     /// Deletes raw photos of registrations created before `cutoff_ms`, and the templates of those
     /// that never enrolled (enrolled templates live until the contract ends). Returns how many
     /// registrations were purged; audited as one `photos.purged` event.
@@ -60,9 +60,9 @@ impl Store {
                 let id: String = get(&r, "pk")?;
                 let mut w = self.write().await?;
                 let row = sqlx::query(&format!("SELECT {col} AS v FROM {table} WHERE {pk} = $1")).bind(&id).fetch_one(&mut *w.tx).await?;
-                let Some(value) = row.try_get::<Option<Vec<u8>>, _>("v").map_err(crate::StoreError::Db)? else { continue };
+                let Some(value) = row.try_get::<Option<Vec<u8>>, _>("v").map_err(crate::DbError::Db)? else { continue };
                 let aad = crate::aad(table, col, &id);
-                match reseal(&aad, &value).map_err(|e| crate::StoreError::Corrupt(format!("{table}.{col} of {id}: {e}")))? {
+                match reseal(&aad, &value).map_err(|e| crate::DbError::Corrupt(format!("{table}.{col} of {id}: {e}")))? {
                     Some(new) => {
                         sqlx::query(&format!("UPDATE {table} SET {col} = $1 WHERE {pk} = $2"))
                             .bind(new)

@@ -6,7 +6,7 @@ use serde::Serialize;
 use simkyc_workflow::{CaptureMode, CaptureRequirements, Outcome, Reason, RegistrationState};
 
 use crate::sims::SimRow;
-use crate::{get, Conflict, Flag, JsonText, Result, SimField, Store, StoreError, WriteTx};
+use crate::{get, Conflict, Database, DbError, Flag, JsonText, Result, SimField, WriteTx};
 
 /// What the server stores when a registration starts.
 #[derive(Debug, Clone)]
@@ -167,7 +167,7 @@ pub struct GalleryEntry {
     pub template_enc: Vec<u8>,
 }
 
-impl Store {
+impl Database {
     /// A registration of an operator; another operator's is reported as not found.
     pub async fn registration(&self, id: &str, operator_id: &str) -> Result<RegistrationRow> {
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM registrations WHERE id = $1 AND operator_id = $2"))
@@ -175,7 +175,7 @@ impl Store {
             .bind(operator_id)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))
+            .ok_or_else(|| DbError::NotFound(format!("registration {id}")))
     }
 
     /// Registrations of an operator in one state, oldest first.
@@ -232,9 +232,9 @@ impl WriteTx {
             .bind(operator_id)
             .fetch_optional(&mut *self.tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("registration {id}")))?;
+            .ok_or_else(|| DbError::NotFound(format!("registration {id}")))?;
         let state: String = get(&row, "state")?;
-        RegistrationState::try_from(state).map_err(|e| StoreError::Corrupt(e.to_string()))
+        RegistrationState::try_from(state).map_err(|e| DbError::Corrupt(e.to_string()))
     }
 
     /// Moves a registration from one of `from` to `to`, or explains why it cannot.
@@ -292,7 +292,7 @@ impl WriteTx {
              decided_at = $7, updated_at = $7, template_model = $9, doc_template_enc = COALESCE($10, doc_template_enc) WHERE id = $8",
         )
         .bind(v.state.as_str())
-        .bind(serde_json::to_string(&v.reasons).map_err(|e| StoreError::Corrupt(format!("reasons: {e}")))?)
+        .bind(serde_json::to_string(&v.reasons).map_err(|e| DbError::Corrupt(format!("reasons: {e}")))?)
         .bind(&v.message)
         .bind(v.scores.to_string())
         .bind(v.live_photo_enc.clone())

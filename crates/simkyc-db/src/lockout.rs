@@ -1,7 +1,7 @@
 //! Failed liveness checks per API key (device): recorded with the decision that failed, counted
 //! over a sliding window to lock a device out.
 
-use crate::{get, Result, Store, WriteTx};
+use crate::{get, Database, Result, WriteTx};
 
 /// How long failures are kept at least (longer when the lockout window is longer): the server's
 /// hourly retention task deletes older ones.
@@ -19,7 +19,7 @@ impl WriteTx {
     }
 }
 
-impl Store {
+impl Database {
     /// Deletes every recorded liveness failure older than `cutoff_ms` (the lockout window has long
     /// passed for them). Returns how many were deleted.
     pub async fn expire_liveness_failures(&self, cutoff_ms: i64) -> Result<u64> {

@@ -1,12 +1,12 @@
 //! Idempotency keys: the first request with a key stores its response; a retry with the same key
 //! and the same request gets that response back instead of acting twice.
 
-use crate::{get, Result, Store};
+use crate::{get, Database, Result};
 
 /// What a request with an idempotency key should do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// First time: go ahead, then [`Store::idempotency_finish`].
+    /// First time: go ahead, then [`Database::idempotency_finish`].
     Fresh,
     /// Done before: answer with this status and body.
     Replay {
@@ -21,7 +21,7 @@ pub enum Claim {
     Mismatch,
 }
 
-impl Store {
+impl Database {
     /// Claims a key for a request (identified by `request_hash`).
     pub async fn idempotency_claim(&self, key_id: &str, idem_key: &str, request_hash: &str) -> Result<Claim> {
         let inserted = sqlx::query(
