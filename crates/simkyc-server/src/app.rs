@@ -123,7 +123,17 @@ pub async fn build_state_with(config: Config, face: Arc<FaceStack>) -> Result<Ap
         .map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
     let vault = Vault::load(key_source(&config))?;
     let metrics = Metrics::new().map_err(|e| StartError::Other(format!("metrics: {e}")))?;
-    Ok(AppState { inner: Arc::new(Inner { config, db, face, vault, metrics, verified_keys: VerifiedKeys::default() }) })
+    Ok(AppState {
+        inner: Arc::new(Inner {
+            limits: crate::limits::Limits::new(config.rate_limit_per_key, config.rate_limit_per_address, config.max_concurrent_uploads),
+            config,
+            db,
+            face,
+            vault,
+            metrics,
+            verified_keys: VerifiedKeys::default(),
+        }),
+    })
 }
 
 async fn no_route() -> ApiError {
@@ -229,6 +239,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), limit_body))
+        .layer(from_fn_with_state(state.clone(), crate::limits::enforce))
         .layer(from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }
@@ -238,6 +249,7 @@ fn spawn_retention(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(state.config.purge_interval_secs.max(60)));
         loop {
             tick.tick().await;
+            state.limits.forget_idle();
             let now = simkyc_db::now_ms();
             let cutoff = now - state.config.retention_days as i64 * 86_400_000;
             match state.db.purge_photos(cutoff, "system").await {
@@ -282,16 +294,29 @@ pub async fn start(state: AppState) -> Result<Running, StartError> {
         .await
         .map_err(|cause| StartError::Io { context: format!("listening on {}", state.config.listen), cause })?;
     let addr = listener.local_addr().map_err(|cause| StartError::Io { context: "reading the bound address".into(), cause })?;
+    let c = &state.config;
+    let tls = match (&c.tls_cert, &c.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::listen::tls_acceptor(cert, key).map_err(|e| StartError::Other(format!("TLS: {e}")))?),
+        _ => None,
+    };
+    if tls.is_none() && !c.insecure_http && !crate::listen::plain_http_allowed(&addr) {
+        return Err(StartError::Other(format!(
+            "refusing plain HTTP on {addr}: give --tls-cert and --tls-key, or --insecure-http when a TLS-terminating proxy sits in front"
+        )));
+    }
+    let options = crate::listen::ListenOptions {
+        tls,
+        header_timeout: Duration::from_secs(c.header_timeout_secs),
+        drain_timeout: Duration::from_secs(60),
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(state.clone());
     let retention = spawn_retention(state.clone());
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+        crate::listen::serve(listener, app, options, async move {
             let _ = rx.await;
-        });
-        if let Err(e) = served.await {
-            tracing::error!(error = %e, "server stopped");
-        }
+        })
+        .await;
         retention.abort();
     });
     Ok(Running { addr, state, stop: Some(tx), task })

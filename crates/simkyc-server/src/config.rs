@@ -73,6 +73,22 @@ pub struct Config {
     pub lockout_failures: usize,
     /// …within this many seconds (and for this long after the first of them).
     pub lockout_window_secs: u64,
+    /// TLS certificate chain (PEM); with `tls_key`, the server speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy only).
+    pub insecure_http: bool,
+    /// Seconds a client may take to send a request's headers (and the TLS handshake).
+    pub header_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body.
+    pub body_timeout_secs: u64,
+    /// Requests a second one API key may make (twice that as a burst); 0: no limit.
+    pub rate_limit_per_key: u32,
+    /// Requests a second one client address may make (twice that as a burst); 0: no limit.
+    pub rate_limit_per_address: u32,
+    /// Request bodies received (and handled) at once; more are refused with 503.
+    pub max_concurrent_uploads: usize,
 }
 
 /// The default data directory: `$XDG_DATA_HOME/simkyc/data` or `~/.local/share/simkyc/data`.
@@ -116,6 +132,14 @@ impl Default for Config {
             challenge_actions: simkyc_face::challenge::Action::ALL.iter().map(|a| a.as_str().to_string()).collect(),
             lockout_failures: 5,
             lockout_window_secs: 180,
+            tls_cert: None,
+            tls_key: None,
+            insecure_http: false,
+            header_timeout_secs: 10,
+            body_timeout_secs: 60,
+            rate_limit_per_key: 20,
+            rate_limit_per_address: 100,
+            max_concurrent_uploads: 64,
         }
     }
 }
@@ -191,6 +215,16 @@ impl Config {
         env_parse("SIMKYC_RUNTIME", &mut c.runtime)?;
         env_parse("SIMKYC_RUNTIME_THREADS", &mut c.runtime_threads)?;
         env_parse("SIMKYC_LOG_FORMAT", &mut c.log_format)?;
+        if let Ok(v) = std::env::var("SIMKYC_TLS_CERT") {
+            c.tls_cert = Some(v.into());
+        }
+        if let Ok(v) = std::env::var("SIMKYC_TLS_KEY") {
+            c.tls_key = Some(v.into());
+        }
+        env_parse("SIMKYC_INSECURE_HTTP", &mut c.insecure_http)?;
+        env_parse("SIMKYC_RATE_LIMIT_PER_KEY", &mut c.rate_limit_per_key)?;
+        env_parse("SIMKYC_RATE_LIMIT_PER_ADDRESS", &mut c.rate_limit_per_address)?;
+        env_parse("SIMKYC_MAX_CONCURRENT_UPLOADS", &mut c.max_concurrent_uploads)?;
         Ok(c)
     }
 
@@ -221,6 +255,12 @@ impl Config {
         if self.challenge_pool().len() < 2 {
             return bad("challenge_actions must name at least two different actions".into());
         }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return bad("tls_cert and tls_key go together".into());
+        }
+        if self.header_timeout_secs == 0 || self.body_timeout_secs == 0 || self.max_concurrent_uploads == 0 {
+            return bad("header_timeout_secs, body_timeout_secs and max_concurrent_uploads must be at least 1".into());
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format must be text or json".into());
         }
@@ -247,6 +287,11 @@ impl Config {
             }
         }
         pool
+    }
+
+    /// Whether the server speaks TLS.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some()
     }
 
     /// The database URL in effect.

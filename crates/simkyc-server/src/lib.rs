@@ -7,6 +7,8 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod face;
+pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod middleware;
 pub mod reenrol;

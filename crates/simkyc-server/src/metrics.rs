@@ -16,6 +16,8 @@ pub struct Metrics {
     pub reasons: IntCounterVec,
     /// Server-side decision time (frames received → decision stored).
     pub decision_seconds: HistogramVec,
+    /// Requests refused by an abuse limit, by limit.
+    pub refusals: IntCounterVec,
 }
 
 impl Metrics {
@@ -41,8 +43,16 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(decisions.clone()))?;
         registry.register(Box::new(reasons.clone()))?;
+        let refusals = IntCounterVec::new(
+            Opts::new(
+                "simkyc_refusals_total",
+                "Requests refused by an abuse limit (rate_limited_key, rate_limited_address, uploads_busy, body_timeout)",
+            ),
+            &["limit"],
+        )?;
         registry.register(Box::new(decision_seconds.clone()))?;
-        Ok(Metrics { registry, requests, latency, decisions, reasons, decision_seconds })
+        registry.register(Box::new(refusals.clone()))?;
+        Ok(Metrics { registry, requests, latency, decisions, reasons, decision_seconds, refusals })
     }
 
     /// The text exposition format.

@@ -2,6 +2,7 @@
 //! structured access logs (route templates, never paths that may hold personal data), and
 //! idempotency keys.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,7 +27,11 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let start = Instant::now();
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
+    if state.config.tls() {
+        // Browsers that once reached the console over HTTPS never try plain HTTP again.
+        response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     let secs = start.elapsed().as_secs_f64();
     let status = response.status().as_u16();
     state.metrics.requests.with_label_values(&[method.as_str(), &route, &status.to_string()]).inc();
@@ -35,8 +40,9 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     response
 }
 
-/// Refuses bodies whose declared length exceeds the limit before reading them, and announces
-/// `Connection: close` on any reply sent before the request body was read to its end.
+/// Refuses bodies whose declared length exceeds the limit before reading them, gives up on a body
+/// not received within `body_timeout_secs` (408), and announces `Connection: close` on any reply
+/// sent before the request body was read to its end.
 ///
 /// A route that refuses a request early (no key, wrong role, too large) never reads the body;
 /// hyper then closes the connection after the reply. Without the header a keep-alive client
@@ -51,8 +57,21 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
     }
     let (parts, body) = req.into_parts();
     let finished = Arc::new(AtomicBool::new(body.is_end_stream()));
-    let req = Request::from_parts(parts, Body::new(TrackedBody { inner: body, finished: finished.clone() }));
-    let response = next.run(req).await;
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let deadline = Box::pin(tokio::time::sleep(std::time::Duration::from_secs(state.config.body_timeout_secs)));
+    let tracked = TrackedBody { inner: body, finished: finished.clone(), deadline, timed_out: timed_out.clone() };
+    let response = next.run(Request::from_parts(parts, Body::new(tracked))).await;
+    if timed_out.load(Ordering::Acquire) {
+        state.metrics.refusals.with_label_values(&["body_timeout"]).inc();
+        return close_connection(
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!("the request body did not arrive within {} s", state.config.body_timeout_secs),
+            )
+            .into_response(),
+        );
+    }
     if finished.load(Ordering::Acquire) {
         response
     } else {
@@ -65,10 +84,13 @@ fn close_connection(mut response: Response) -> Response {
     response
 }
 
-/// A request body that records when it has been read to its end.
+/// A request body that records when it has been read to its end, and fails once its deadline
+/// passes before that.
 struct TrackedBody {
     inner: Body,
     finished: Arc<AtomicBool>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timed_out: Arc<AtomicBool>,
 }
 
 impl HttpBody for TrackedBody {
@@ -77,6 +99,10 @@ impl HttpBody for TrackedBody {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if polled.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
+            self.timed_out.store(true, Ordering::Release);
+            return Poll::Ready(Some(Err(axum::Error::new("request body timed out"))));
+        }
         if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
             self.finished.store(true, Ordering::Release);
         }

@@ -31,6 +31,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Keys already verified with argon2.
     pub verified_keys: VerifiedKeys,
+    /// Rate limits and the upload cap.
+    pub limits: crate::limits::Limits,
 }
 
 impl Inner {

@@ -50,6 +50,15 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long)]
     listen: Option<String>,
+    /// TLS certificate chain (PEM): serve HTTPS only (with --tls-key).
+    #[arg(long, requires = "tls_key", env = "SIMKYC_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert", env = "SIMKYC_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
+    #[arg(long)]
+    insecure_http: bool,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -69,6 +78,11 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
     if let Some(l) = a.listen {
         config.listen = l;
     }
+    if a.tls_cert.is_some() {
+        config.tls_cert = a.tls_cert;
+        config.tls_key = a.tls_key;
+    }
+    config.insecure_http |= a.insecure_http;
     init_logs(&config.log_format);
     runtime()?.block_on(async move {
         let state = simkyc_server::build_state(config).await?;
@@ -76,7 +90,8 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
         let running = simkyc_server::start(state).await?;
         let db = simkyc_server::app::redact_url(&running.state.config.database_url());
         tracing::info!(addr = %running.addr, database = %db, "simkyc serving");
-        println!("simkyc listening on http://{}", running.addr);
+        let scheme = if running.state.config.tls() { "https" } else { "http" };
+        println!("simkyc listening on {scheme}://{}", running.addr);
         stop.await;
         tracing::info!("shutting down: finishing requests in flight");
         running.shutdown().await;

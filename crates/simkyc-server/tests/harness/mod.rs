@@ -34,7 +34,8 @@ pub fn data_dir() -> Option<PathBuf> {
     None
 }
 
-fn face() -> Option<Arc<FaceStack>> {
+/// The face stack shared by the tests (loaded once), if the models are installed.
+pub fn face() -> Option<Arc<FaceStack>> {
     static FACE: OnceLock<Option<Arc<FaceStack>>> = OnceLock::new();
     FACE.get_or_init(|| {
         let dir = simkyc_models::cache::default_models_dir();
