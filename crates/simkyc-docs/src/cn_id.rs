@@ -41,10 +41,16 @@ const PROVINCES: [u8; 35] = [
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
 
-/// The MOD 11-2 check character for the first 17 digits.
-pub fn check_char(first17: &[u8; 17]) -> char {
-    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| (d - b'0') as u32 * w).sum();
-    CHECK[(sum % 11) as usize]
+/// The MOD 11-2 check character for the first 17 digits; `None` when one of them is not an ASCII digit.
+pub fn check_char(first17: &[u8; 17]) -> Option<char> {
+    let mut sum = 0u32;
+    for (d, w) in first17.iter().zip(WEIGHTS) {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        sum += (d - b'0') as u32 * w;
+    }
+    Some(CHECK[(sum % 11) as usize])
 }
 
 /// Validates a resident ID number as of `today`.
@@ -59,7 +65,7 @@ pub fn validate(input: &str, today: Date) -> Result<ResidentId, DocError> {
     }
     let mut first17 = [0u8; 17];
     first17.copy_from_slice(&b[..17]);
-    let want = check_char(&first17);
+    let want = check_char(&first17).ok_or(DocError::IdCharset)?;
     if want as u8 != b[17] {
         return Err(DocError::IdChecksum { expected: want, got: b[17] as char });
     }
@@ -104,15 +110,15 @@ mod tests {
         assert!(matches!(validate("110105194912310021", today()), Err(DocError::IdChecksum { expected: 'X', .. })));
         // Unknown province 99 (check digit recomputed so only the province is wrong).
         let mut d = *b"99010519491231002";
-        let n = format!("{}{}", std::str::from_utf8(&d).unwrap(), check_char(&d));
+        let n = format!("{}{}", std::str::from_utf8(&d).unwrap(), check_char(&d).unwrap());
         assert!(matches!(validate(&n, today()), Err(DocError::IdProvince { code: 99 })));
         // 30 February.
         d = *b"11010519490230002";
-        let n = format!("{}{}", std::str::from_utf8(&d).unwrap(), check_char(&d));
+        let n = format!("{}{}", std::str::from_utf8(&d).unwrap(), check_char(&d).unwrap());
         assert!(matches!(validate(&n, today()), Err(DocError::IdBirthDateInvalid)));
         // Born tomorrow.
         d = *b"11010520261201002";
-        let n = format!("{}{}", std::str::from_utf8(&d).unwrap(), check_char(&d));
+        let n = format!("{}{}", std::str::from_utf8(&d).unwrap(), check_char(&d).unwrap());
         assert!(matches!(validate(&n, today()), Err(DocError::IdBirthDateFuture)));
         assert_eq!(DocError::IdBirthDateFuture.code(), "id_birth_date_future");
     }

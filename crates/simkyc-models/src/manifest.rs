@@ -225,8 +225,13 @@ impl Manifest {
     pub fn load(dir: &Path) -> Result<Manifest, ModelsError> {
         let path = dir.join(MANIFEST_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| ModelsError::NotInstalled { dir: dir.to_path_buf(), why: e.to_string() })?;
-        let m: Manifest = toml::from_str(&text).map_err(|e| ModelsError::Manifest { path: path.clone(), why: e.to_string() })?;
-        m.validate().map_err(|why| ModelsError::Manifest { path, why })?;
+        Self::from_toml(&text).map_err(|why| ModelsError::Manifest { path, why })
+    }
+
+    /// Parses and validates manifest text; the error says what is wrong.
+    pub fn from_toml(text: &str) -> Result<Manifest, String> {
+        let m: Manifest = toml::from_str(text).map_err(|e| e.to_string())?;
+        m.validate()?;
         Ok(m)
     }
 

@@ -78,6 +78,17 @@ fn dlib_input(width: u32, height: u32, mean: [f32; 3]) -> InputSpec {
     InputSpec { width, height, color: ColorOrder::Rgb, mean, scale: 1.0 / 256.0, layout: Default::default() }
 }
 
+/// One raw dlib file of the pinned archive (`mmod_human_face_detector.dat`, …), checksum checked:
+/// the reader's tests and fuzz harness start from these real files.
+pub fn dlib_member(archive: &Path, member: &str) -> Result<Vec<u8>, ModelsError> {
+    let pin = [RESNET, MMOD, SP5]
+        .into_iter()
+        .find(|(n, _)| *n == member)
+        .ok_or_else(|| ModelsError::Registry(format!("{member} is not a member of the dlib pack")))?;
+    let mut files = extract(archive, &[pin])?;
+    files.remove(member).ok_or_else(|| ModelsError::Registry(format!("{} lacks {member}", archive.display())))
+}
+
 /// Installs the dlib pack from its cached archive into `dir`, returning its manifest entries.
 pub fn install_dlib_pack(archive: &Path, dir: &Path) -> Result<Vec<ModelEntry>, ModelsError> {
     let files = extract(archive, &[RESNET, MMOD, SP5])?;

@@ -64,7 +64,7 @@ fn args() -> Args {
 fn resident_id(seq: usize) -> String {
     let first17 = format!("3201021985{:02}{:02}{:03}", 1 + seq / 28000 % 12, 1 + seq / 1000 % 28, seq % 1000);
     let digits: [u8; 17] = first17.as_bytes().try_into().expect("17 digits");
-    format!("{first17}{}", simkyc_docs::cn_id::check_char(&digits))
+    format!("{first17}{}", simkyc_docs::cn_id::check_char(&digits).expect("17 digits"))
 }
 
 fn sim(n: usize) -> Value {

@@ -99,10 +99,55 @@ fn graph_err(m: String) -> TfjsError {
     TfjsError::Graph(m)
 }
 
+/// The `i`-th data input of a node, or an error naming the node (a malformed graph may give an
+/// operator fewer inputs than it takes).
+fn input<'a>(ins: &'a [(String, usize)], i: usize, node: &Node) -> Result<&'a str, TfjsError> {
+    ins.get(i)
+        .map(|(n, _)| n.as_str())
+        .ok_or_else(|| graph_err(format!("{} ({}) has {} input(s), needs at least {}", node.name, node.op, ins.len(), i + 1)))
+}
+
+/// Most elements a tensor of an imported graph may have (2^28, 1 GiB of f32).
+const MAX_ELEMENTS: usize = 1 << 28;
+/// Largest kernel, stride, dilation or padding an attribute may give.
+const MAX_WINDOW: i64 = 1 << 12;
+
+/// Every dimension at least 1 and at most [`MAX_ELEMENTS`] elements in all.
+fn check_shape(shape: &[usize], node: &Node) -> Result<(), TfjsError> {
+    let total = shape.iter().try_fold(1usize, |a, &d| if d == 0 { None } else { a.checked_mul(d) });
+    match total {
+        Some(t) if t <= MAX_ELEMENTS => Ok(()),
+        _ => Err(graph_err(format!("{}: shape {shape:?} is empty or too large", node.name))),
+    }
+}
+
+/// A kernel size, stride or dilation from an attribute: `1..=MAX_WINDOW`.
+fn window(v: i64, what: &str, node: &Node) -> Result<usize, TfjsError> {
+    if (1..=MAX_WINDOW).contains(&v) {
+        Ok(v as usize)
+    } else {
+        Err(graph_err(format!("{}: {what} {v} is outside 1..={MAX_WINDOW}", node.name)))
+    }
+}
+
+/// A padding amount from an attribute or constant: `0..=MAX_WINDOW`.
+fn pad_amount(v: i64, node: &Node) -> Result<usize, TfjsError> {
+    if (0..=MAX_WINDOW).contains(&v) {
+        Ok(v as usize)
+    } else {
+        Err(graph_err(format!("{}: padding {v} is outside 0..={MAX_WINDOW}", node.name)))
+    }
+}
+
+/// The (h, w) entries of an NHWC attribute list (indices 1 and 2), 1 when absent.
+fn hw(list: &[i64], what: &str, node: &Node) -> Result<(usize, usize), TfjsError> {
+    Ok((window(list.get(1).copied().unwrap_or(1), what, node)?, window(list.get(2).copied().unwrap_or(1), what, node)?))
+}
+
 fn same_pad(input: usize, k: usize, s: usize, d: usize) -> (usize, usize, usize) {
     let out = input.div_ceil(s);
     let eff = (k - 1) * d + 1;
-    let needed = ((out - 1) * s + eff).saturating_sub(input);
+    let needed = (out.saturating_sub(1) * s + eff).saturating_sub(input);
     (out, needed / 2, needed - needed / 2)
 }
 
@@ -115,13 +160,17 @@ fn valid_out(input: usize, k: usize, s: usize, d: usize) -> usize {
     }
 }
 
-fn broadcast(a: &[usize], b: &[usize]) -> Vec<usize> {
+fn broadcast(a: &[usize], b: &[usize], node: &Node) -> Result<Vec<usize>, TfjsError> {
     let n = a.len().max(b.len());
     (0..n)
         .map(|i| {
             let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
             let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
-            x.max(y)
+            if x == y || x == 1 || y == 1 {
+                Ok(x.max(y))
+            } else {
+                Err(graph_err(format!("{}: shapes {a:?} and {b:?} do not broadcast", node.name)))
+            }
         })
         .collect()
 }
@@ -189,8 +238,11 @@ impl Ctx {
         Ok(self.b.f32s("const", &[n, ch, h, w], &out))
     }
 
-    fn set(&mut self, node: &Node, v: Val) {
+    /// Records a node's value after checking its shape is one a face model can have.
+    fn set(&mut self, node: &Node, v: Val) -> Result<(), TfjsError> {
+        check_shape(&v.shape, node)?;
         self.env.insert(node.name.clone(), Entry::Value(v));
+        Ok(())
     }
 
     fn activation(&mut self, x: Val, act: &str, node: &Node, alpha_input: Option<&str>) -> Result<Val, TfjsError> {
@@ -232,8 +284,11 @@ impl Ctx {
         }
         ops.remove(0);
         let ins = node.data_inputs();
-        let bias = self.konst(&ins.get(2).ok_or_else(|| graph_err(format!("{}: BiasAdd without bias", node.name)))?.0)?;
-        Ok((Some(self.b.f32s("bias", &[channels], &bias.f32s())), ops))
+        let bias = self.konst(&ins.get(2).ok_or_else(|| graph_err(format!("{}: BiasAdd without bias", node.name)))?.0)?.f32s();
+        if bias.len() != channels {
+            return Err(graph_err(format!("{}: {} bias values for {channels} channels", node.name, bias.len())));
+        }
+        Ok((Some(self.b.f32s("bias", &[channels], &bias)), ops))
     }
 
     /// Applies a fused node's activations in order (Prelu's alpha is its fourth input).
@@ -250,9 +305,9 @@ impl Ctx {
         if ins.len() < 2 {
             return Err(graph_err(format!("{}: a convolution needs input and filter", node.name)));
         }
-        let x = self.val(&ins[0].0)?;
+        let x = self.val(input(&ins, 0, node)?)?;
         let x = self.in_nchw(x);
-        let f = self.konst(&ins[1].0)?;
+        let f = self.konst(input(&ins, 1, node)?)?;
         let [kh, kw, ci, co]: [usize; 4] =
             f.shape.clone().try_into().map_err(|_| graph_err(format!("{}: filter shape {:?}", node.name, f.shape)))?;
         let fd = f.f32s();
@@ -281,11 +336,17 @@ impl Ctx {
             }
             ([co, ci, kh, kw], w, 1, co)
         };
-        let [n, h, wd, _]: [usize; 4] = x.shape.clone().try_into().map_err(|_| graph_err(format!("{}: input is not 4-D", node.name)))?;
+        let [n, h, wd, c]: [usize; 4] = x.shape.clone().try_into().map_err(|_| graph_err(format!("{}: input is not 4-D", node.name)))?;
+        if c != ci {
+            return Err(graph_err(format!("{}: input has {c} channels, the filter {ci}", node.name)));
+        }
         let strides = node.attr_ints("strides");
         let dil = node.attr_ints("dilations");
-        let (sh, sw) = (strides.get(1).copied().unwrap_or(1).max(1) as usize, strides.get(2).copied().unwrap_or(1).max(1) as usize);
-        let (dh, dw) = (dil.get(1).copied().unwrap_or(1).max(1) as usize, dil.get(2).copied().unwrap_or(1).max(1) as usize);
+        let (sh, sw) = hw(&strides, "stride", node)?;
+        let (dh, dw) = hw(&dil, "dilation", node)?;
+        if kh == 0 || kw == 0 || kh as i64 > MAX_WINDOW || kw as i64 > MAX_WINDOW {
+            return Err(graph_err(format!("{}: filter shape {:?}", node.name, f.shape)));
+        }
         let (oh, ow, pads) = self.padding(node, h, wd, kh, kw, sh, sw, dh, dw)?;
         let wname = self.b.f32s("filter", &w_dims, &w);
         let (bias, activations) = self.fused_ops(node, out_c)?;
@@ -301,7 +362,7 @@ impl Ctx {
         ];
         let y = self.b.op("Conv", &refs, attrs);
         let v = self.activations(Val { name: y, shape: vec![n, oh, ow, out_c], nchw: true }, &activations, node)?;
-        self.set(node, v);
+        self.set(node, v)?;
         Ok(())
     }
 
@@ -330,7 +391,7 @@ impl Ctx {
                 if p.len() != 8 {
                     return Err(graph_err(format!("{}: explicit_paddings {p:?}", node.name)));
                 }
-                let (t, b, l, r) = (p[2] as usize, p[3] as usize, p[4] as usize, p[5] as usize);
+                let (t, b, l, r) = (pad_amount(p[2], node)?, pad_amount(p[3], node)?, pad_amount(p[4], node)?, pad_amount(p[5], node)?);
                 Ok((valid_out(h + t + b, kh, sh, dh), valid_out(w + l + r, kw, sw, dw), vec![p[2], p[4], p[3], p[5]]))
             }
             Some(other) => Err(TfjsError::Unsupported(format!("padding {other} in {}", node.name))),
@@ -339,12 +400,12 @@ impl Ctx {
 
     fn pool(&mut self, node: &Node, max: bool) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
-        let x = self.val(&ins[0].0)?;
+        let x = self.val(input(&ins, 0, node)?)?;
         let x = self.in_nchw(x);
         let k = node.attr_ints("ksize");
         let s = node.attr_ints("strides");
-        let (kh, kw) = (k.get(1).copied().unwrap_or(1) as usize, k.get(2).copied().unwrap_or(1) as usize);
-        let (sh, sw) = (s.get(1).copied().unwrap_or(1).max(1) as usize, s.get(2).copied().unwrap_or(1).max(1) as usize);
+        let (kh, kw) = hw(&k, "kernel size", node)?;
+        let (sh, sw) = hw(&s, "stride", node)?;
         let [n, h, w, c]: [usize; 4] = x.shape.clone().try_into().map_err(|_| graph_err(format!("{}: input is not 4-D", node.name)))?;
         let (oh, ow, pads) = self.padding(node, h, w, kh, kw, sh, sw, 1, 1)?;
         let mut attrs = vec![ints("kernel_shape", &[kh as i64, kw as i64]), ints("strides", &[sh as i64, sw as i64]), ints("pads", &pads)];
@@ -352,37 +413,39 @@ impl Ctx {
             attrs.push(int("count_include_pad", 0));
         }
         let y = self.b.op(if max { "MaxPool" } else { "AveragePool" }, &[&x.name], attrs);
-        self.set(node, Val { name: y, shape: vec![n, oh, ow, c], nchw: true });
+        self.set(node, Val { name: y, shape: vec![n, oh, ow, c], nchw: true })?;
         Ok(())
     }
 
     fn pad(&mut self, node: &Node) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
-        let x = self.val(&ins[0].0)?;
-        let p = self.konst(&ins[1].0)?.i64s();
+        let x = self.val(input(&ins, 0, node)?)?;
+        let p = self.konst(input(&ins, 1, node)?)?.i64s();
         let rank = x.shape.len();
         if p.len() != rank * 2 {
             return Err(graph_err(format!("{}: paddings {p:?} for rank {rank}", node.name)));
         }
+        let amounts = p.iter().map(|&v| pad_amount(v, node)).collect::<Result<Vec<usize>, _>>()?;
         let order: Vec<usize> = if x.nchw { vec![0, 3, 1, 2] } else { (0..rank).collect() };
         let mut pads: Vec<i64> = order.iter().map(|&a| p[a * 2]).collect();
         pads.extend(order.iter().map(|&a| p[a * 2 + 1]));
         let pname = self.b.i64s("pads", &pads);
         let mut inputs = vec![x.name.clone(), pname];
         if node.op == "PadV2" {
-            let v = self.konst(&ins[2].0)?.f32s();
-            inputs.push(self.b.f32s("pad_value", &[], &v[..1]));
+            let v = self.konst(input(&ins, 2, node)?)?.f32s();
+            let value = *v.first().ok_or_else(|| graph_err(format!("{}: empty pad value", node.name)))?;
+            inputs.push(self.b.f32s("pad_value", &[], &[value]));
         }
         let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let y = self.b.op("Pad", &refs, vec![]);
-        let shape = x.shape.iter().enumerate().map(|(a, &d)| d + (p[a * 2] + p[a * 2 + 1]) as usize).collect();
-        self.set(node, Val { name: y, shape, nchw: x.nchw });
+        let shape = x.shape.iter().enumerate().map(|(a, &d)| d + amounts[a * 2] + amounts[a * 2 + 1]).collect();
+        self.set(node, Val { name: y, shape, nchw: x.nchw })?;
         Ok(())
     }
 
     fn binary(&mut self, node: &Node, op: &str) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
-        let (a, b) = (self.entry(&ins[0].0)?, self.entry(&ins[1].0)?);
+        let (a, b) = (self.entry(input(&ins, 0, node)?)?, self.entry(input(&ins, 1, node)?)?);
         let (an, bn, shape, nchw) = match (a, b) {
             (Entry::Value(va), Entry::Value(vb)) => {
                 let (va, vb) = if va.nchw != vb.nchw || (va.shape.len() == 4) != (vb.shape.len() == 4) {
@@ -394,29 +457,29 @@ impl Ctx {
                 } else {
                     (va, vb)
                 };
-                let shape = broadcast(&va.shape, &vb.shape);
+                let shape = broadcast(&va.shape, &vb.shape, node)?;
                 let nchw = va.nchw && vb.nchw;
                 (va.name, vb.name, shape, nchw)
             }
             (Entry::Value(v), Entry::Const(c)) => {
                 let cn = self.const_for(&c, v.nchw)?;
-                (v.name.clone(), cn, broadcast(&v.shape, &c.shape), v.nchw)
+                (v.name.clone(), cn, broadcast(&v.shape, &c.shape, node)?, v.nchw)
             }
             (Entry::Const(c), Entry::Value(v)) => {
                 let cn = self.const_for(&c, v.nchw)?;
-                (cn, v.name.clone(), broadcast(&c.shape, &v.shape), v.nchw)
+                (cn, v.name.clone(), broadcast(&c.shape, &v.shape, node)?, v.nchw)
             }
             (Entry::Const(_), Entry::Const(_)) => {
                 return Err(TfjsError::Unsupported(format!("{} on two constants ({})", node.op, node.name)))
             }
         };
         let y = self.b.op(op, &[&an, &bn], vec![]);
-        self.set(node, Val { name: y, shape, nchw });
+        self.set(node, Val { name: y, shape, nchw })?;
         Ok(())
     }
 
     fn unary(&mut self, node: &Node) -> Result<(), TfjsError> {
-        let x = self.val(&node.data_inputs()[0].0)?;
+        let x = self.val(input(&node.data_inputs(), 0, node)?)?;
         let y = match node.op.as_str() {
             "Rsqrt" => {
                 let s = self.b.op("Sqrt", &[&x.name], vec![]);
@@ -424,11 +487,11 @@ impl Ctx {
             }
             "Square" => self.b.op("Mul", &[&x.name, &x.name], vec![]),
             "Identity" | "StopGradient" | "Snapshot" => {
-                self.set(node, x);
+                self.set(node, x)?;
                 return Ok(());
             }
             "Relu" | "Relu6" | "Elu" | "Sigmoid" | "Tanh" | "LeakyRelu" => {
-                return self.activation(x, &node.op, node, None).map(|v| self.set(node, v))
+                return self.activation(x, &node.op, node, None).and_then(|v| self.set(node, v))
             }
             other => {
                 let onnx = match other {
@@ -441,39 +504,46 @@ impl Ctx {
                 self.b.op(onnx, &[&x.name], vec![])
             }
         };
-        self.set(node, Val { name: y, ..x });
+        self.set(node, Val { name: y, ..x })?;
         Ok(())
     }
 
     fn reshape(&mut self, node: &Node) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
-        let x = self.val(&ins[0].0)?;
+        let x = self.val(input(&ins, 0, node)?)?;
         let x = self.in_plain(x);
-        let target = self.konst(&ins[1].0)?.i64s();
+        let target = self.konst(input(&ins, 1, node)?)?.i64s();
         let total: usize = x.shape.iter().product();
-        let known: i64 = target.iter().filter(|&&d| d >= 0).product();
-        let shape: Vec<usize> = target.iter().map(|&d| if d < 0 { total / known.max(1) as usize } else { d as usize }).collect();
-        if shape.iter().product::<usize>() != total {
+        let bad = || graph_err(format!("{}: cannot reshape {:?} to {target:?}", node.name, x.shape));
+        if target.iter().any(|&d| d < -1 || d > MAX_ELEMENTS as i64) || target.iter().filter(|&&d| d == -1).count() > 1 {
+            return Err(bad());
+        }
+        let known = target.iter().filter(|&&d| d >= 0).try_fold(1usize, |a, &d| a.checked_mul(d as usize)).ok_or_else(bad)?;
+        let shape: Vec<usize> = target.iter().map(|&d| if d < 0 { total / known.max(1) } else { d as usize }).collect();
+        if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(total) {
             return Err(graph_err(format!("{}: cannot reshape {:?} to {target:?}", node.name, x.shape)));
         }
         let s = self.b.i64s("shape", &shape.iter().map(|&d| d as i64).collect::<Vec<_>>());
         let y = self.b.op("Reshape", &[&x.name, &s], vec![]);
-        self.set(node, Val { name: y, shape, nchw: false });
+        self.set(node, Val { name: y, shape, nchw: false })?;
         Ok(())
     }
 
     fn squeeze(&mut self, node: &Node) -> Result<(), TfjsError> {
-        let x = self.val(&node.data_inputs()[0].0)?;
+        let x = self.val(input(&node.data_inputs(), 0, node)?)?;
         let x = self.in_plain(x);
         let rank = x.shape.len() as i64;
         let mut axes: Vec<i64> = node.attr_ints("squeeze_dims").into_iter().map(|a| if a < 0 { a + rank } else { a }).collect();
         if axes.is_empty() {
             axes = (0..rank).filter(|&a| x.shape[a as usize] == 1).collect();
         }
+        if let Some(a) = axes.iter().find(|&&a| !(0..rank).contains(&a) || x.shape[a as usize] != 1) {
+            return Err(graph_err(format!("{}: cannot squeeze axis {a} of {:?}", node.name, x.shape)));
+        }
         let shape = x.shape.iter().enumerate().filter(|(a, _)| !axes.contains(&(*a as i64))).map(|(_, &d)| d).collect();
         let an = self.b.i64s("axes", &axes);
         let y = self.b.op("Squeeze", &[&x.name, &an], vec![]);
-        self.set(node, Val { name: y, shape, nchw: false });
+        self.set(node, Val { name: y, shape, nchw: false })?;
         Ok(())
     }
 
@@ -489,23 +559,36 @@ impl Ctx {
         if axis < 0 {
             axis += rank;
         }
-        let four = vals.iter().all(|v| v.shape.len() == 4);
+        let first = vals.first().map(|v| v.shape.clone()).ok_or_else(|| graph_err(format!("{}: nothing to concatenate", node.name)))?;
+        let fits =
+            |v: &Val| v.shape.len() == first.len() && v.shape.iter().zip(&first).enumerate().all(|(a, (d, e))| a as i64 == axis || d == e);
+        if !(0..rank).contains(&axis) || !vals.iter().all(fits) {
+            return Err(graph_err(format!(
+                "{}: cannot concatenate {:?} on axis {axis}",
+                node.name,
+                vals.iter().map(|v| &v.shape).collect::<Vec<_>>()
+            )));
+        }
+        let four = rank == 4;
         let vals: Vec<Val> = vals.into_iter().map(|v| if four { self.in_nchw(v) } else { self.in_plain(v) }).collect();
         let onnx_axis = if four { [0, 2, 3, 1][axis as usize] } else { axis };
-        let mut shape = vals[0].shape.clone();
+        let mut shape = first;
         shape[axis as usize] = vals.iter().map(|v| v.shape[axis as usize]).sum();
         let names: Vec<&str> = vals.iter().map(|v| v.name.as_str()).collect();
         let y = self.b.op("Concat", &names, vec![int("axis", onnx_axis)]);
-        self.set(node, Val { name: y, shape, nchw: four });
+        self.set(node, Val { name: y, shape, nchw: four })?;
         Ok(())
     }
 
     fn reduce(&mut self, node: &Node) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
-        let x = self.val(&ins[0].0)?;
+        let x = self.val(input(&ins, 0, node)?)?;
         let x = self.in_plain(x);
         let rank = x.shape.len() as i64;
-        let axes: Vec<i64> = self.konst(&ins[1].0)?.i64s().into_iter().map(|a| if a < 0 { a + rank } else { a }).collect();
+        let axes: Vec<i64> = self.konst(input(&ins, 1, node)?)?.i64s().into_iter().map(|a| if a < 0 { a + rank } else { a }).collect();
+        if let Some(a) = axes.iter().find(|&&a| !(0..rank).contains(&a)) {
+            return Err(graph_err(format!("{}: axis {a} of a rank-{rank} tensor", node.name)));
+        }
         let keep = node.attr_bool("keep_dims");
         let shape: Vec<usize> =
             x.shape.iter().enumerate().filter_map(|(a, &d)| if axes.contains(&(a as i64)) { keep.then_some(1) } else { Some(d) }).collect();
@@ -520,18 +603,18 @@ impl Ctx {
                 vec![ints("axes", &axes), int("keepdims", keep as i64)],
             ),
         };
-        self.set(node, Val { name: y, shape, nchw: false });
+        self.set(node, Val { name: y, shape, nchw: false })?;
         Ok(())
     }
 
     fn matmul(&mut self, node: &Node) -> Result<(), TfjsError> {
         let ins = node.data_inputs();
-        let a = self.val(&ins[0].0)?;
+        let a = self.val(input(&ins, 0, node)?)?;
         let a = self.in_plain(a);
         if node.attr_bool("transpose_a") || a.shape.len() != 2 {
             return Err(TfjsError::Unsupported(format!("MatMul with transpose_a or a {}-D input ({})", a.shape.len(), node.name)));
         }
-        let b = self.konst(&ins[1].0)?;
+        let b = self.konst(input(&ins, 1, node)?)?;
         let [r, c]: [usize; 2] = b.shape.clone().try_into().map_err(|_| graph_err(format!("{}: weight shape {:?}", node.name, b.shape)))?;
         let mut data = b.f32s();
         let (k, n) = if node.attr_bool("transpose_b") {
@@ -556,7 +639,7 @@ impl Ctx {
             y = self.b.op("Add", &[&y, &bn], vec![]);
         }
         let v = self.activations(Val { name: y, shape: vec![a.shape[0], n], nchw: false }, &activations, node)?;
-        self.set(node, v);
+        self.set(node, v)?;
         Ok(())
     }
 }
@@ -610,9 +693,11 @@ pub fn convert(model_json: &str, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
         let node = &nodes[i];
         match node.op.as_str() {
             "Placeholder" => {
-                let shape: Vec<usize> = node.placeholder_shape().iter().map(|&d| if d < 0 { 1 } else { d as usize }).collect();
+                let shape: Vec<usize> =
+                    node.placeholder_shape().iter().map(|&d| if d < 0 { 1 } else { usize::try_from(d).unwrap_or(usize::MAX) }).collect();
+                check_shape(&shape, node)?;
                 inputs.push((node.name.clone(), shape.clone()));
-                ctx.set(node, Val { name: node.name.clone(), shape, nchw: false });
+                ctx.set(node, Val { name: node.name.clone(), shape, nchw: false })?;
             }
             "Const" => {
                 let c =
@@ -632,9 +717,9 @@ pub fn convert(model_json: &str, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
             "Minimum" => ctx.binary(node, "Min")?,
             "Prelu" => {
                 let ins = node.data_inputs();
-                let x = ctx.val(&ins[0].0)?;
-                let v = ctx.activation(x, "Prelu", node, Some(&ins[1].0))?;
-                ctx.set(node, v);
+                let x = ctx.val(input(&ins, 0, node)?)?;
+                let v = ctx.activation(x, "Prelu", node, Some(input(&ins, 1, node)?))?;
+                ctx.set(node, v)?;
             }
             "Reshape" => ctx.reshape(node)?,
             "Squeeze" => ctx.squeeze(node)?,
@@ -642,10 +727,10 @@ pub fn convert(model_json: &str, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
             "Mean" | "Sum" | "Max" => ctx.reduce(node)?,
             "MatMul" | "_FusedMatMul" => ctx.matmul(node)?,
             "Softmax" => {
-                let x = ctx.val(&node.data_inputs()[0].0)?;
+                let x = ctx.val(input(&node.data_inputs(), 0, node)?)?;
                 let x = ctx.in_plain(x);
                 let y = ctx.b.op("Softmax", &[&x.name], vec![int("axis", -1)]);
-                ctx.set(node, Val { name: y, ..x });
+                ctx.set(node, Val { name: y, ..x })?;
             }
             _ => ctx.unary(node)?,
         }

@@ -12,7 +12,7 @@ mod convert;
 mod graph;
 mod weights;
 
-pub use convert::{convert, Converted};
+pub use convert::{convert, Converted, SUPPORTED_OPS};
 pub use graph::ModelJson;
 
 /// Why a model could not be imported.

@@ -52,12 +52,18 @@ pub fn decode(model: &ModelJson, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
         }
         let mut at = 0usize;
         for w in &group.weights {
-            let n: usize = w.shape.iter().product();
+            let n = w.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
             let take = |at: &mut usize, size: usize| -> Result<&[u8], TfjsError> {
-                let end = *at + n * size;
-                let s = bytes
-                    .get(*at..end)
-                    .ok_or_else(|| TfjsError::Weights(format!("{} needs bytes {}..{end}, the shards have {}", w.name, *at, bytes.len())))?;
+                let end = n.and_then(|n| n.checked_mul(size)).and_then(|len| at.checked_add(len));
+                let s = end.and_then(|end| bytes.get(*at..end)).ok_or_else(|| {
+                    TfjsError::Weights(format!(
+                        "{} (shape {:?}) needs more than the {} bytes left in its shards",
+                        w.name,
+                        w.shape,
+                        bytes.len().saturating_sub(*at)
+                    ))
+                })?;
+                let end = *at + s.len();
                 *at = end;
                 Ok(s)
             };

@@ -273,7 +273,7 @@ impl Harness {
 pub fn resident_id(seq: u32) -> String {
     let first17 = format!("110105199001{:02}{:03}", 1 + seq / 1000 % 28, seq % 1000);
     let arr: [u8; 17] = first17.as_bytes().try_into().unwrap();
-    format!("{first17}{}", simkyc_docs::cn_id::check_char(&arr))
+    format!("{first17}{}", simkyc_docs::cn_id::check_char(&arr).expect("17 digits"))
 }
 
 /// A valid SIM (MSISDN, Luhn-checked ICCID, IMSI) numbered `n`.
