@@ -107,8 +107,7 @@ fn input<'a>(ins: &'a [(String, usize)], i: usize, node: &Node) -> Result<&'a st
         .ok_or_else(|| graph_err(format!("{} ({}) has {} input(s), needs at least {}", node.name, node.op, ins.len(), i + 1)))
 }
 
-/// Most elements a tensor of an imported graph may have (2^28, 1 GiB of f32).
-const MAX_ELEMENTS: usize = 1 << 28;
+use crate::weights::MAX_ELEMENTS;
 /// Largest kernel, stride, dilation or padding an attribute may give.
 const MAX_WINDOW: i64 = 1 << 12;
 

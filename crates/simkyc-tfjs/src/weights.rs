@@ -42,6 +42,10 @@ impl Const {
     }
 }
 
+/// Most elements a tensor of an imported graph may have (2^28, 1 GiB of f32); also the largest
+/// dimension a weight may declare.
+pub(crate) const MAX_ELEMENTS: usize = 1 << 28;
+
 /// Decodes every weight; `shard` returns the bytes of a shard file by its manifest path.
 pub fn decode(model: &ModelJson, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, TfjsError>) -> Result<HashMap<String, Const>, TfjsError> {
     let mut out = HashMap::new();
@@ -52,7 +56,10 @@ pub fn decode(model: &ModelJson, shard: &mut dyn FnMut(&str) -> Result<Vec<u8>, 
         }
         let mut at = 0usize;
         for w in &group.weights {
-            let n = w.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if w.shape.iter().any(|&d| d > MAX_ELEMENTS) {
+                return Err(TfjsError::Weights(format!("{}: shape {:?} has a dimension above {MAX_ELEMENTS}", w.name, w.shape)));
+            }
+            let n = w.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n <= MAX_ELEMENTS);
             let take = |at: &mut usize, size: usize| -> Result<&[u8], TfjsError> {
                 let end = n.and_then(|n| n.checked_mul(size)).and_then(|len| at.checked_add(len));
                 let s = end.and_then(|end| bytes.get(*at..end)).ok_or_else(|| {

@@ -529,6 +529,10 @@ fn regression_tfjs_weight_size_overflow() {
     assert!(e.contains("c0"), "{e}");
     let e = tfjs_error(&tfjs_one_const("[4294967296, 4294967296]", "float32", ""), &[0; 16]);
     assert!(e.contains("c0"), "{e}");
+    // An empty filter with a huge dimension: once an overflow in the depthwise re-layout.
+    let conv = r#",{"name":"n0","op":"DepthwiseConv2dNative","input":["x","c0"]}"#;
+    let e = tfjs_error(&tfjs_one_const("[0, 0, 3, 9223372036854775807]", "float32", conv), &[]);
+    assert!(e.contains("c0"), "{e}");
 }
 
 #[test]
