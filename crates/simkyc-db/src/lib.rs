@@ -14,6 +14,7 @@ mod schema;
 mod sims;
 mod write;
 
+pub mod backup;
 pub mod idempotency;
 pub mod maintenance;
 pub mod reenrol;
@@ -65,6 +66,9 @@ pub enum DbError {
     /// The change conflicts with the record's current state.
     #[error("{0}")]
     Conflict(#[from] Conflict),
+    /// A backup or restore could not be made or checked.
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 /// Why a change conflicts with what is stored; each has a stable code for the API.

@@ -61,7 +61,8 @@ pub struct ServeArgs {
     insecure_http: bool,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// The multi-threaded runtime the service commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
 }
 
@@ -84,6 +85,14 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode> {
     }
     config.insecure_http |= a.insecure_http;
     init_logs(&config.log_format);
+    // One server per SQLite file: the lock also keeps `simkyc restore` from replacing it.
+    let _lock = match simkyc_db::backup::sqlite_path(&config.database_url()) {
+        Some(db) => match crate::cmd_backup::lock_database(&db)? {
+            Some(lock) => Some(lock),
+            None => bail!("another simkyc server is using {}", db.display()),
+        },
+        None => None,
+    };
     runtime()?.block_on(async move {
         let state = simkyc_server::build_state(config).await?;
         let stop = simkyc_server::app::shutdown_signal();

@@ -1,5 +1,6 @@
 //! `simkyc`: real-name SIM registration with face verification — command-line entry point.
 
+mod cmd_backup;
 mod cmd_compare;
 mod cmd_document;
 mod cmd_eval;
@@ -104,6 +105,10 @@ enum Command {
         #[command(subcommand)]
         cmd: KeysCmd,
     },
+    /// Write a consistent copy of the SQLite database while the server runs.
+    Backup(cmd_backup::BackupArgs),
+    /// Replace the SQLite database with a backup (the server must be stopped).
+    Restore(cmd_backup::RestoreArgs),
     /// Delete raw photos older than the retention period now (the server also does this hourly).
     Purge {
         #[command(flatten)]
@@ -147,6 +152,8 @@ fn main() -> ExitCode {
         Command::Admin { cmd } => cmd_serve::admin(cmd),
         Command::Audit { cmd: AuditCmd::Verify(s) } => cmd_serve::audit_verify(s),
         Command::Keys { cmd: KeysCmd::Rotate(s) } => cmd_serve::keys_rotate(s),
+        Command::Backup(a) => cmd_backup::backup(a),
+        Command::Restore(a) => cmd_backup::restore(a),
         Command::Purge { service, older_than_days } => cmd_serve::purge(service, older_than_days),
     };
     match result {
