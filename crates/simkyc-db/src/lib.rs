@@ -248,6 +248,10 @@ impl Database {
                             conn.execute("PRAGMA busy_timeout = 60000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             conn.execute("PRAGMA journal_mode = WAL").await?;
+                            // Every commit is fsynced before the request is answered, so an
+                            // acknowledged write survives power loss too, not only a killed
+                            // process (docs/operations.md; tests/chaos.rs).
+                            conn.execute("PRAGMA synchronous = FULL").await?;
                             Ok(())
                         })
                     })
