@@ -14,15 +14,22 @@ def resp(desc, schema=None):
     if schema: r["content"]={"application/json":{"schema":schema}}
     return r
 err=lambda d: resp(d, ref("Error"))
-common={"401":err("Missing, unknown or revoked API key"),"403":err("The key's role may not do this")}
+common={"401":err("Missing, unknown or revoked API key"),"403":err("The key's role may not do this"),
+        "429":err("rate_limited: too many requests from this key or client address; retry after the Retry-After header's seconds")}
 bad={"400":err("Malformed JSON (json_malformed)"),"413":err("Body or image too large (body_too_large, image_too_large)"),
-     "415":err("Content-Type is not application/json"),"422":err("Body does not fit the schema (json_invalid) or content refused (reason code)")}
+     "415":err("Content-Type is not application/json"),"422":err("Body does not fit the schema (json_invalid) or content refused (reason code)"),
+     "408":err("body_timeout: the body did not arrive within body_timeout_secs"),
+     "503":err("server_busy: too many uploads being received at once; retry after Retry-After (1 s)")}
 idem=[{"name":"Idempotency-Key","in":"header","required":False,"schema":S(maxLength=200),
        "description":"A retry with the same key and body returns the first response (header Idempotent-Replayed: true) instead of acting twice; the same key with another body gets 422 idempotency_key_reused."}]
 pid=lambda n="id": {"name":n,"in":"path","required":True,"schema":S()}
 def op(summary, roles, responses, req=None, params=(), post=False, tag=None):
-    o={"summary":summary,"description":f"Roles: {roles}.","responses":{**responses,**common},"tags":[tag] if tag else []}
-    if req: o["requestBody"]=body(req); o["responses"].update(bad)
+    o={"summary":summary,"description":f"Roles: {roles}.","responses":{**common,**responses},"tags":[tag] if tag else []}
+    if req:
+        o["requestBody"]=body(req)
+        own=o["responses"].get("422")
+        o["responses"]={**bad,**o["responses"]}
+        if own: o["responses"]["422"]=err(own["description"]+"; or json_invalid: the body does not fit the schema")
     ps=list(params)+(idem if post else [])
     if ps: o["parameters"]=ps
     return o
@@ -71,7 +78,7 @@ paths={
  "/v1/registrations/{id}":{"get":op("A registration's state and decision (no photos)","clerk, reviewer, auditor, admin",{"200":j("Registration"),"404":err("Not found (or another operator's)")},params=[pid()],tag="registration")},
  "/v1/registrations/{id}/capture":{"post":op("Submit the live frames; returns the decision","clerk",{"200":j("Decision"),"404":err("Not found"),
    "409":err("capture_already_done, capture_expired"),"422":err("capture_quality (framing problems: the registration stays open for another try; reasons live_no_face, live_multiple_faces, live_face_too_small, live_face_cut_off, live_blurry, live_underexposed, live_overexposed, live_pose), capture_nonce_invalid, frames_count, image_invalid, image_base64_invalid"),
-   "429":err("liveness_lockout: this device (key) failed too many liveness checks recently")},ref("CaptureRequest"),[pid()],post=True,tag="registration")},
+   "429":err("liveness_lockout: this device (key) failed too many liveness checks recently; or rate_limited (see Retry-After)")},ref("CaptureRequest"),[pid()],post=True,tag="registration")},
  "/v1/registrations/{id}/activate":{"post":op("Activate the SIM on an approved registration","clerk",{"200":j("Activation"),"404":err("Not found"),
    "409":err("sim_limit_reached, msisdn_in_use, iccid_in_use, imsi_in_use, state_conflict"),"422":err("msisdn_invalid, iccid_format, iccid_checksum, imsi_invalid")},ref("ActivateRequest"),[pid()],post=True,tag="registration")},
  "/v1/registrations/{id}/cancel":{"post":op("Cancel a registration before activation","clerk",{"200":j("Registration"),"409":err("state_conflict")},params=[pid()],post=True,tag="registration")},
