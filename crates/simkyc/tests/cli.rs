@@ -554,3 +554,52 @@ fn compare_live_frames_and_the_service_decide_the_same_frames_alike() {
     assert_ne!(outcomes[1], "approved", "a screen replay is not approved");
     assert_eq!(outcomes[2], "rejected", "another person's photo is rejected");
 }
+
+#[test]
+fn backup_and_restore_commands_round_trip_and_refuse_what_they_must() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    assert_eq!(run_in(dir.path(), &["admin", "create-key", "--role", "clerk", "--label", "before"]).0, 0);
+    let (code, out, err) = run_in(dir.path(), &["backup", "--out", &p("b.db")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("backup written to") && out.contains("verified") && out.contains("vault keys"), "{out}");
+    let (code, _, err) = run_in(dir.path(), &["backup", "--out", &p("b.db")]);
+    assert_ne!(code, 0, "an existing backup is not overwritten");
+    assert!(err.contains("b.db"), "{err}");
+    let (code, _, err) = run_in(dir.path(), &["backup", "--out", &p("pg.db"), "--database-url", "postgres://u@127.0.0.1:1/db"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("pg_dump"), "PostgreSQL is pointed to pg_dump: {err}");
+    // A change after the backup, which the restore takes back.
+    assert_eq!(run_in(dir.path(), &["admin", "create-key", "--role", "auditor", "--label", "after"]).0, 0);
+
+    if models_installed() {
+        use std::io::{BufRead, BufReader};
+        let mut child = simkyc()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env_remove("SIMKYC_VAULT_KEYS")
+            .env_remove("SIMKYC_DATABASE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("simkyc listening"), "{line}");
+        let (code, _, err) = run_in(dir.path(), &["restore", &p("b.db")]);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_ne!(code, 0, "no restore under a running server");
+        assert!(err.contains("a simkyc server is using"), "{err}");
+    }
+    let (code, _, err) = run_in(dir.path(), &["restore", &p("missing.db")]);
+    assert_ne!(code, 0);
+    assert!(err.contains("missing.db"), "{err}");
+    let (code, out, err) = run_in(dir.path(), &["restore", &p("b.db")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("restored") && out.contains("is kept as"), "{out}");
+    let (_, keys, _) = run_in(dir.path(), &["admin", "list-keys"]);
+    assert!(keys.contains("before") && !keys.contains("after"), "the database is as it was at the backup: {keys}");
+    let (code, out, _) = run_in(dir.path(), &["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+}
