@@ -6,6 +6,7 @@
 //! audit chain never forks and counts read inside the transaction (active SIMs) cannot go stale.
 
 mod audit_log;
+mod gallery_feed;
 mod keys;
 mod lockout;
 mod org;
@@ -20,10 +21,11 @@ pub mod maintenance;
 pub mod reenrol;
 
 pub use audit_log::AuditEventRow;
+pub use gallery_feed::GalleryEntry;
 pub use keys::ApiKeyRow;
 pub use lockout::KEEP_MS as LIVENESS_FAILURES_KEEP_MS;
 pub use org::{OperatorRow, StoreRow};
-pub use registrations::{GalleryEntry, NewRegistration, RegistrationRow, Verdict};
+pub use registrations::{NewRegistration, RegistrationRow, Verdict};
 pub use sims::{SimRow, Termination};
 pub use write::WriteTx;
 

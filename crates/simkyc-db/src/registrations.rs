@@ -154,19 +154,6 @@ const COLUMNS: &str = "id, operator_id, store_id, created_by, doc_type, doc_numb
     capture_mode, capture_requirements, doc_photo_enc, live_photo_enc, doc_template_enc, live_template_enc, photos_purged_at, review_comment, reviewed_by, \
     msisdn, created_at, updated_at, decided_at, capture_attempts, template_model, recapture_needed";
 
-/// One enrolled template of the 1:N gallery.
-#[derive(Debug, Clone)]
-pub struct GalleryEntry {
-    /// Registration that enrolled it.
-    pub registration_id: String,
-    /// Identity it belongs to.
-    pub doc_type: String,
-    /// Identity it belongs to.
-    pub doc_number: String,
-    /// Encrypted template.
-    pub template_enc: Vec<u8>,
-}
-
 impl Database {
     /// A registration of an operator; another operator's is reported as not found.
     pub async fn registration(&self, id: &str, operator_id: &str) -> Result<RegistrationRow> {
@@ -188,29 +175,6 @@ impl Database {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
-    }
-
-    /// The 1:N gallery of an operator: live templates of activated registrations made by
-    /// `template_model` (templates of another model are never compared).
-    pub async fn gallery(&self, operator_id: &str, template_model: &str) -> Result<Vec<GalleryEntry>> {
-        let rows = sqlx::query(
-            "SELECT id, doc_type, doc_number, live_template_enc FROM registrations WHERE operator_id = $1 AND state = 'activated' \
-             AND live_template_enc IS NOT NULL AND template_model = $2",
-        )
-        .bind(operator_id)
-        .bind(template_model)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(GalleryEntry {
-                    registration_id: get(r, "id")?,
-                    doc_type: get(r, "doc_type")?,
-                    doc_number: get(r, "doc_number")?,
-                    template_enc: get(r, "live_template_enc")?,
-                })
-            })
-            .collect()
     }
 
     /// Active SIMs a document holds at an operator.

@@ -44,6 +44,9 @@ pub enum StartError {
     /// Models or thresholds.
     #[error(transparent)]
     Face(#[from] simkyc_verify::LoadError),
+    /// The 1:N galleries could not be loaded.
+    #[error(transparent)]
+    Gallery(#[from] crate::gallery::GalleryError),
     /// Filesystem or socket.
     #[error("{context}: {cause}")]
     Io {
@@ -123,6 +126,7 @@ pub async fn build_state_with(config: Config, face: Arc<FaceStack>) -> Result<Ap
         .map_err(|cause| StartError::Io { context: format!("creating {}", config.data_dir.display()), cause })?;
     let vault = Vault::load(key_source(&config))?;
     let metrics = Metrics::new().map_err(|e| StartError::Other(format!("metrics: {e}")))?;
+    let galleries = crate::gallery::Galleries::load(&db, &vault, &face.template_model(), config.gallery_precision).await?;
     Ok(AppState {
         inner: Arc::new(Inner {
             limits: crate::limits::Limits::new(config.rate_limit_per_key, config.rate_limit_per_address, config.max_concurrent_uploads),
@@ -132,6 +136,7 @@ pub async fn build_state_with(config: Config, face: Arc<FaceStack>) -> Result<Ap
             vault,
             metrics,
             verified_keys: VerifiedKeys::default(),
+            galleries,
         }),
     })
 }

@@ -89,6 +89,8 @@ pub struct Config {
     pub rate_limit_per_address: u32,
     /// Request bodies received (and handled) at once; more are refused with 503.
     pub max_concurrent_uploads: usize,
+    /// How the in-memory 1:N galleries hold templates: f32, f16 or int8 (docs/scale.md).
+    pub gallery_precision: simkyc_gallery::Precision,
 }
 
 /// The default data directory: `$XDG_DATA_HOME/simkyc/data` or `~/.local/share/simkyc/data`.
@@ -140,6 +142,7 @@ impl Default for Config {
             rate_limit_per_key: 20,
             rate_limit_per_address: 100,
             max_concurrent_uploads: 64,
+            gallery_precision: simkyc_gallery::Precision::Int8,
         }
     }
 }
@@ -225,6 +228,7 @@ impl Config {
         env_parse("SIMKYC_RATE_LIMIT_PER_KEY", &mut c.rate_limit_per_key)?;
         env_parse("SIMKYC_RATE_LIMIT_PER_ADDRESS", &mut c.rate_limit_per_address)?;
         env_parse("SIMKYC_MAX_CONCURRENT_UPLOADS", &mut c.max_concurrent_uploads)?;
+        env_parse("SIMKYC_GALLERY_PRECISION", &mut c.gallery_precision)?;
         Ok(c)
     }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod face;
+pub mod gallery;
 pub mod limits;
 pub mod listen;
 pub mod metrics;

@@ -1,7 +1,7 @@
 //! Prometheus metrics: request counts and latencies by route, decisions by outcome and reason,
 //! decision latency. Labels carry route templates and codes only, never personal data.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// The service's metrics.
 pub struct Metrics {
@@ -18,6 +18,8 @@ pub struct Metrics {
     pub decision_seconds: HistogramVec,
     /// Requests refused by an abuse limit, by limit.
     pub refusals: IntCounterVec,
+    /// Templates in each operator's in-memory 1:N gallery.
+    pub gallery_templates: IntGaugeVec,
 }
 
 impl Metrics {
@@ -52,7 +54,12 @@ impl Metrics {
         )?;
         registry.register(Box::new(decision_seconds.clone()))?;
         registry.register(Box::new(refusals.clone()))?;
-        Ok(Metrics { registry, requests, latency, decisions, reasons, decision_seconds, refusals })
+        let gallery_templates = IntGaugeVec::new(
+            Opts::new("simkyc_gallery_templates", "Enrolled templates in the operator's in-memory 1:N gallery"),
+            &["operator"],
+        )?;
+        registry.register(Box::new(gallery_templates.clone()))?;
+        Ok(Metrics { registry, requests, latency, decisions, reasons, decision_seconds, refusals, gallery_templates })
     }
 
     /// The text exposition format.

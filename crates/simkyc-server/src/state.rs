@@ -33,6 +33,8 @@ pub struct Inner {
     pub verified_keys: VerifiedKeys,
     /// Rate limits and the upload cap.
     pub limits: crate::limits::Limits,
+    /// The operators' 1:N galleries in memory.
+    pub galleries: crate::gallery::Galleries,
 }
 
 impl Inner {

@@ -733,8 +733,8 @@ fn framing_feedback_names_what_to_fix_and_stores_nothing() {
 /// Templates carry the model that made them: a template of another model (an enrolment from
 /// before an engine upgrade) is never compared, and `reenrol` gives it new templates from its
 /// retained photos, or marks it for a new capture when they are purged.
-fn templates_of_another_model(h: &Harness) {
-    let state = &h.running.as_ref().unwrap().state;
+fn templates_of_another_model(mut h: Harness) {
+    let state = h.running.as_ref().unwrap().state.clone();
     let model = state.face.engine.template_model().to_string();
     let (first, c) = h.register("clerk", &resident_id(40), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 2)]);
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
@@ -760,6 +760,10 @@ fn templates_of_another_model(h: &Harness) {
             .await
             .unwrap();
     });
+    // The upgrade: a server starts with the new engine and loads only its own model's templates.
+    drop(state);
+    h.restart();
+    let state = h.running.as_ref().unwrap().state.clone();
     // The same face under another identity: the old-model template is not searched.
     let (_, c) = h.register("clerk", &resident_id(42), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 5)]);
     assert_eq!(c.json["decision"], "approved", "an old-model template was compared: {:?}", c.json);
@@ -815,11 +819,11 @@ fn templates_of_another_model(h: &Harness) {
 #[test]
 fn templates_of_another_model_sqlite() {
     let Some(h) = Harness::sqlite() else { return };
-    templates_of_another_model(&h);
+    templates_of_another_model(h);
 }
 
 #[test]
 fn templates_of_another_model_postgres() {
     let Some(h) = Harness::postgres() else { return };
-    templates_of_another_model(&h);
+    templates_of_another_model(h);
 }

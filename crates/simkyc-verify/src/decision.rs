@@ -22,14 +22,30 @@ pub struct GalleryTemplate {
     pub template: Vec<f32>,
 }
 
+/// Where the 1:N search looks: finds templates of *other* identities that the live frames
+/// resemble with a mean similarity at or above `threshold`, strongest first, at most `limit`.
+/// The service searches its in-memory gallery; a list of opened templates also serves.
+pub trait DuplicateSearch {
+    /// The resembling templates' registrations and scores.
+    fn resembling(&self, live: &[&[f32]], threshold: f32, limit: usize) -> Vec<DuplicateHit>;
+}
+
+impl DuplicateSearch for Vec<GalleryTemplate> {
+    fn resembling(&self, live: &[&[f32]], threshold: f32, limit: usize) -> Vec<DuplicateHit> {
+        let mut hits = duplicates(live, self, threshold);
+        hits.truncate(limit);
+        hits
+    }
+}
+
 /// What a capture is judged against besides its frames.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct MatchContext<'a> {
     /// The document photo's template (same model), when there is one.
     pub document: Option<&'a [f32]>,
     /// Templates of *other* identities of the operator (the caller leaves out the subscriber's
     /// own); searched only when the capture passed its checks and matched.
-    pub gallery: &'a [GalleryTemplate],
+    pub gallery: &'a (dyn DuplicateSearch + Sync),
     /// Active SIMs the document already holds at the operator.
     pub active_sims: u32,
     /// The operator's limit.
@@ -127,7 +143,7 @@ pub fn duplicates(live: &[&[f32]], gallery: &[GalleryTemplate], strict: f32) -> 
 pub fn decide_capture(capture: &LiveCapture, check: CaptureCheck, ctx: &MatchContext<'_>) -> Verification {
     let live = capture.embeddings();
     let match_score = if check.passed() { ctx.document.and_then(|d| mean_score(&live, d)) } else { None };
-    let duplicates = if match_score.is_some() { duplicates(&live, ctx.gallery, ctx.points.strict) } else { Vec::new() };
+    let duplicates = if match_score.is_some() { ctx.gallery.resembling(&live, ctx.points.strict, MAX_DUPLICATES) } else { Vec::new() };
     let checks = CheckResults {
         document: Vec::new(),
         capture: check.reasons,

@@ -7,7 +7,7 @@ use simkyc_workflow::{Action, CaptureMode};
 
 use crate::capture::{check_capture, CaptureLimits};
 use crate::document::{check_document_photo, DocumentPhotoProblem, MIN_DOCUMENT_EYE_PX};
-use crate::{decide_capture, Depth, FrameError, MatchContext, Verification, Verifier};
+use crate::{decide_capture, Depth, FrameError, GalleryTemplate, MatchContext, Verification, Verifier};
 
 /// Why frames could not be decided.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +47,12 @@ pub fn verify_frames(
     let capture = verifier.analyse_capture(mode, frames, actions)?;
     let check = check_capture(&capture, &CaptureLimits::defaults(verifier.points));
     let retryable = check.retryable();
-    let ctx =
-        MatchContext { document: Some(&subject.embedding), gallery: &[], active_sims: 0, sim_limit: u32::MAX, points: verifier.points };
+    let ctx = MatchContext {
+        document: Some(&subject.embedding),
+        gallery: &Vec::<GalleryTemplate>::new(),
+        active_sims: 0,
+        sim_limit: u32::MAX,
+        points: verifier.points,
+    };
     Ok(FramesOutcome { verification: decide_capture(&capture, check, &ctx), retryable })
 }

@@ -15,5 +15,5 @@ pub mod verifier;
 
 pub use analysis::{Analysed, ChallengeSummary, Depth, FrameError, LiveCapture};
 pub use capture::{CaptureCheck, CaptureLimits};
-pub use decision::{decide_capture, CaptureScores, GalleryTemplate, MatchContext, Verification};
+pub use decision::{decide_capture, CaptureScores, DuplicateSearch, GalleryTemplate, MatchContext, Verification};
 pub use verifier::{LoadError, Verifier};

@@ -24,6 +24,12 @@ pub async fn healthz(State(st): State<AppState>) -> impl IntoResponse {
 
 /// `GET /metrics` (Prometheus text format).
 pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+    if let Err(e) = st.galleries.catch_up(&st.db, &st.vault).await {
+        tracing::warn!(error = %e, "gallery: catching up for /metrics failed");
+    }
+    for (operator, n) in st.galleries.sizes() {
+        st.metrics.gallery_templates.with_label_values(&[operator.as_str()]).set(n as i64);
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
 }
 

@@ -12,7 +12,7 @@ use simkyc_db::{aad, NewRegistration, RegistrationRow, SimRow, Verdict};
 use simkyc_docs::Date;
 use simkyc_verify::capture::check_capture;
 use simkyc_verify::document::check_document_photo;
-use simkyc_verify::{decide_capture, template, Depth, GalleryTemplate, MatchContext};
+use simkyc_verify::{decide_capture, template, Depth, MatchContext};
 use simkyc_workflow::{CaptureMode, CaptureRequirements, DocumentInput, Permission, Reason, RegistrationState};
 
 use crate::auth::{new_id, Principal};
@@ -218,7 +218,10 @@ pub async fn capture(
     }
     let model = st.face.template_model();
     let (document, new_doc_template_enc) = document_template(&st, &reg, &model).await?;
-    let gallery = if check.passed() { other_identities(&st, &p, &reg, &model).await? } else { Vec::new() };
+    if check.passed() {
+        st.galleries.catch_up(&st.db, &st.vault).await?;
+    }
+    let gallery = st.galleries.for_capture(&p.operator_id, &reg.doc_type, &reg.doc_number);
     let operator = st.db.operator(&p.operator_id).await?;
     let active = st.db.active_sims(&p.operator_id, &reg.doc_type, &reg.doc_number).await?;
     let ctx = MatchContext {
@@ -352,21 +355,6 @@ async fn document_template(st: &AppState, reg: &RegistrationRow, model: &str) ->
         }
         _ => Ok((None, None)),
     }
-}
-
-/// The operator's enrolled templates of the model in use, opened, except the subscriber's own.
-async fn other_identities(st: &AppState, p: &Principal, reg: &RegistrationRow, model: &str) -> Result<Vec<GalleryTemplate>, ApiError> {
-    let mut out = Vec::new();
-    for g in st.db.gallery(&p.operator_id, model).await? {
-        if g.doc_type == reg.doc_type && g.doc_number == reg.doc_number {
-            continue;
-        }
-        let t = st.vault.open(&g.template_enc, &aad("registrations", "live_template_enc", &g.registration_id))?;
-        if let Some(template) = template::from_bytes(&t) {
-            out.push(GalleryTemplate { registration_id: g.registration_id, template });
-        }
-    }
-    Ok(out)
 }
 
 /// `POST /v1/registrations/{id}/activate`: assigns the SIM, within the operator's limit.
