@@ -1,15 +1,118 @@
-//! The in-memory 1:N gallery across servers: two servers share one database (PostgreSQL, and a
-//! SQLite file); a face enrolled through A is found as a duplicate by a capture through B, and
-//! once A ends the subscriber's last SIM (deleting their biometrics), B no longer finds it.
+//! Two servers on one database (PostgreSQL, and a SQLite file), as behind a load balancer:
+//! - the in-memory 1:N gallery: a face enrolled through A is found as a duplicate by a capture
+//!   through B, and once A ends the subscriber's last SIM (deleting their biometrics), B no
+//!   longer finds it;
+//! - under a concurrent burst split across both, the SIM limit, an Idempotency-Key and the
+//!   liveness lockout hold as they do on one server.
 
 mod harness;
 
 use std::time::Instant;
 
-use harness::{resident_id, Harness};
+use harness::{resident_id, sim, Answer, Harness};
+use serde_json::{json, Value};
 
-fn codes(a: &harness::Answer) -> Vec<String> {
+fn codes(a: &Answer) -> Vec<String> {
     a.json["reasons"].as_array().map(|r| r.iter().filter_map(|x| x["code"].as_str().map(String::from)).collect()).unwrap_or_default()
+}
+
+/// POSTs JSON to a given server as a named principal.
+fn post_at(h: &Harness, base: &str, path: &str, who: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
+    let mut req = ureq::post(&format!("{base}{path}")).set("Authorization", &format!("Bearer {}", h.key(who)));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let resp = match req.set("Content-Type", "application/json").send_string(&body.to_string()) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{path}: {e}"),
+    };
+    let status = resp.status();
+    let replayed = resp.header("idempotent-replayed") == Some("true");
+    let text = resp.into_string().unwrap_or_default();
+    Answer { status, json: serde_json::from_str(&text).unwrap_or(Value::Null), replayed }
+}
+
+/// The burst: activations of one document's approved registrations, and retries of one
+/// activation with one Idempotency-Key, sent at once to both servers; then liveness failures
+/// on A lock the device out on B.
+fn burst_across_two_servers(h: &mut Harness, base_a: &str, base_b: &str) {
+    h.base = base_a.to_string();
+    let doc = resident_id(310);
+    let ids: Vec<String> = (0..8)
+        .map(|_| {
+            let (id, c) = h.register("clerk", &doc, ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+            assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+            id
+        })
+        .collect();
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let hh = &*h;
+        let handles: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let base = if i % 2 == 0 { base_a } else { base_b };
+                s.spawn(move || post_at(hh, base, &format!("/v1/registrations/{id}/activate"), "clerk", &sim(3100 + i as u32), &[]))
+            })
+            .collect();
+        handles.into_iter().map(|t| t.join().expect("a client")).collect()
+    });
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    let limited = answers.iter().filter(|a| a.status == 409 && a.code() == "sim_limit_reached").count();
+    assert_eq!((ok, limited), (5, 3), "{:?}", answers.iter().map(|a| (a.status, a.code().to_string())).collect::<Vec<_>>());
+    let lookup = |base: &str, doc: &str| {
+        post_at(h, base, "/v1/subscribers/lookup", "clerk", &json!({ "document": { "type": "cn_resident_id", "number": doc } }), &[])
+    };
+    assert_eq!(lookup(base_b, &doc).json["active"], 5);
+
+    // One activation retried with one Idempotency-Key at both servers at once: it acts once.
+    let doc2 = resident_id(311);
+    let (id, c) = h.register("clerk", &doc2, ("Zhu_Rongji", 1), &[("Zhu_Rongji", 2)]);
+    assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+    let path = format!("/v1/registrations/{id}/activate");
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let hh = &*h;
+        let path = &path;
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let base = if i % 2 == 0 { base_a } else { base_b };
+                s.spawn(move || post_at(hh, base, path, "clerk", &sim(3200), &[("Idempotency-Key", "burst-1")]))
+            })
+            .collect();
+        handles.into_iter().map(|t| t.join().expect("a client")).collect()
+    });
+    for a in &answers {
+        assert!(
+            a.status == 200 || (a.status == 409 && a.code() == "idempotency_in_progress"),
+            "a retry is the first answer or 'in progress': {} {:?}",
+            a.status,
+            a.json
+        );
+    }
+    assert_eq!(answers.iter().filter(|a| a.status == 200 && !a.replayed).count(), 1, "exactly one request acted");
+    assert_eq!(lookup(base_a, &doc2).json["active"], 1, "one SIM, not several");
+
+    // Five failed liveness checks through A lock the device (key) out on B too.
+    let put = ureq::put(&format!("{base_a}/v1/admin/settings"))
+        .set("Authorization", &format!("Bearer {}", h.key("admin")))
+        .set("Content-Type", "application/json")
+        .send_string(&json!({ "capture_mode": "passive" }).to_string())
+        .expect("setting passive mode");
+    assert_eq!(put.status(), 200);
+    for i in 0..5 {
+        let (_, c) = h.register("clerk2", &resident_id(320 + i), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+        assert_eq!(c.json["decision"], "rejected", "{:?}", c.json);
+    }
+    h.base = base_b.to_string();
+    let s = h.start_registration("clerk2", &resident_id(330), &h.photo("Hu_Jintao", 2));
+    let locked = h.call(
+        "POST",
+        &format!("/v1/registrations/{}/capture", s.json["id"].as_str().expect("an id")),
+        "clerk2",
+        Some(json!({ "nonce": s.json["capture"]["nonce"], "frames": [h.photo("Hu_Jintao", 4)] })),
+    );
+    assert_eq!((locked.status, locked.code()), (429, "liveness_lockout"), "{:?}", locked.json);
 }
 
 fn two_servers_one_database(mut h: Harness) {
@@ -52,20 +155,22 @@ fn two_servers_one_database(mut h: Harness) {
     let t = h.call("POST", "/v1/sims/+8613900003010/terminate", "clerk", None);
     assert_eq!((t.status, t.json["biometrics_deleted"].as_bool()), (200, Some(true)), "{:?}", t.json);
     // ... and B no longer finds them.
-    h.base = base_b;
+    h.base = base_b.clone();
     let (_, c) = h.register("clerk", &resident_id(303), ("Zhu_Rongji", 1), &[("Zhu_Rongji", 5)]);
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+    let base_a = format!("http://{}", h.running.as_ref().expect("server A").addr);
+    burst_across_two_servers(&mut h, &base_a, &base_b);
     h.rt.block_on(b.shutdown());
 }
 
 #[test]
-fn a_template_enrolled_through_one_server_is_found_through_another_postgres() {
+fn two_servers_share_gallery_sim_limit_idempotency_and_lockout_postgres() {
     let Some(h) = Harness::postgres() else { return };
     two_servers_one_database(h);
 }
 
 #[test]
-fn a_template_enrolled_through_one_server_is_found_through_another_sqlite() {
+fn two_servers_share_gallery_sim_limit_idempotency_and_lockout_sqlite() {
     let Some(h) = Harness::sqlite() else { return };
     two_servers_one_database(h);
 }
