@@ -107,7 +107,8 @@ impl Gallery {
     /// their capacity, strings, the index).
     pub fn heap_bytes(&self) -> usize {
         let strings: usize = self.registration_ids.iter().map(|s| s.len()).sum();
-        let index = self.rows.capacity() * (std::mem::size_of::<(Box<str>, usize)>() + 1) + strings / 2;
+        // The index's keys are copies of the ids: their own allocations.
+        let index = self.rows.capacity() * (std::mem::size_of::<(Box<str>, usize)>() + 1) + strings;
         self.f32s.capacity() * 4
             + self.f16s.capacity() * 2
             + self.i8s.capacity()
