@@ -18,19 +18,7 @@ fn codes(a: &Answer) -> Vec<String> {
 
 /// POSTs JSON to a given server as a named principal.
 fn post_at(h: &Harness, base: &str, path: &str, who: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
-    let mut req = ureq::post(&format!("{base}{path}")).set("Authorization", &format!("Bearer {}", h.key(who)));
-    for (k, v) in headers {
-        req = req.set(k, v);
-    }
-    let resp = match req.set("Content-Type", "application/json").send_string(&body.to_string()) {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{path}: {e}"),
-    };
-    let status = resp.status();
-    let replayed = resp.header("idempotent-replayed") == Some("true");
-    let text = resp.into_string().unwrap_or_default();
-    Answer { status, json: serde_json::from_str(&text).unwrap_or(Value::Null), replayed }
+    h.call_at(base, "POST", path, who, Some(body.clone()), headers)
 }
 
 /// The burst: activations of one document's approved registrations, and retries of one
@@ -94,12 +82,8 @@ fn burst_across_two_servers(h: &mut Harness, base_a: &str, base_b: &str) {
     assert_eq!(lookup(base_a, &doc2).json["active"], 1, "one SIM, not several");
 
     // Five failed liveness checks through A lock the device (key) out on B too.
-    let put = ureq::put(&format!("{base_a}/v1/admin/settings"))
-        .set("Authorization", &format!("Bearer {}", h.key("admin")))
-        .set("Content-Type", "application/json")
-        .send_string(&json!({ "capture_mode": "passive" }).to_string())
-        .expect("setting passive mode");
-    assert_eq!(put.status(), 200);
+    let put = h.call_at(base_a, "PUT", "/v1/admin/settings", "admin", Some(json!({ "capture_mode": "passive" })), &[]);
+    assert_eq!(put.status, 200, "{:?}", put.json);
     for i in 0..5 {
         let (_, c) = h.register("clerk2", &resident_id(320 + i), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
         assert_eq!(c.json["decision"], "rejected", "{:?}", c.json);

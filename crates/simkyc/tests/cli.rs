@@ -228,6 +228,25 @@ fn purge_and_rotate_run_on_an_empty_install() {
     assert!(err.contains("unsupported database URL"), "{err}");
 }
 
+/// Starts `simkyc serve` on a data directory (logs discarded); returns it and its address.
+fn serve_quietly(data: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = simkyc()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env_remove("SIMKYC_VAULT_KEYS")
+        .env_remove("SIMKYC_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr =
+        line.trim().strip_prefix("simkyc listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    (child, addr)
+}
+
 /// One HTTP/1.1 request over a fresh connection; returns (status, body).
 fn http(addr: &str, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
@@ -461,7 +480,6 @@ fn compare_live_frames_and_the_service_decide_the_same_frames_alike() {
         return;
     }
     use base64::Engine;
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let real = d.join("pad-dev/real2.webm");
     let fake = d.join("pad-dev/fake2.webm");
@@ -494,19 +512,7 @@ fn compare_live_frames_and_the_service_decide_the_same_frames_alike() {
         .output()
         .unwrap();
     let key = String::from_utf8_lossy(&key.stdout).trim().to_string();
-    let mut child = simkyc()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .env_remove("SIMKYC_VAULT_KEYS")
-        .env_remove("SIMKYC_DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr =
-        line.trim().strip_prefix("simkyc listening on http://").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let (mut child, addr) = serve_quietly(&data);
     let b64 = |p: &std::path::Path| base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap());
     let reason_list = |v: &serde_json::Value| -> Vec<(String, String)> {
         v.as_array()
@@ -573,19 +579,7 @@ fn backup_and_restore_commands_round_trip_and_refuse_what_they_must() {
     assert_eq!(run_in(dir.path(), &["admin", "create-key", "--role", "auditor", "--label", "after"]).0, 0);
 
     if models_installed() {
-        use std::io::{BufRead, BufReader};
-        let mut child = simkyc()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env_remove("SIMKYC_VAULT_KEYS")
-            .env_remove("SIMKYC_DATABASE_URL")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert!(line.starts_with("simkyc listening"), "{line}");
+        let (mut child, _) = serve_quietly(dir.path());
         let (code, _, err) = run_in(dir.path(), &["restore", &p("b.db")]);
         let _ = child.kill();
         let _ = child.wait();

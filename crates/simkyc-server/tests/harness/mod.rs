@@ -201,7 +201,23 @@ impl Harness {
 
     /// Sends a request with a raw body and content type.
     pub fn raw(&self, method: &str, path: &str, key: Option<&str>, content_type: &str, body: &[u8], headers: &[(&str, &str)]) -> Answer {
-        let mut req = self.agent.request(method, &format!("{}{path}", self.base));
+        self.raw_at(&self.base, method, path, key, content_type, body, headers)
+    }
+
+    /// Sends a request to a given server (`http://HOST:PORT`), e.g. a second one on the same
+    /// database.
+    #[allow(clippy::too_many_arguments)]
+    pub fn raw_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = self.agent.request(method, &format!("{base}{path}"));
         if let Some(k) = key {
             req = req.set("Authorization", &format!("Bearer {k}"));
         }
@@ -229,8 +245,13 @@ impl Harness {
 
     /// Sends JSON with extra headers.
     pub fn call_with(&self, method: &str, path: &str, who: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
+        self.call_at(&self.base, method, path, who, body, headers)
+    }
+
+    /// Sends JSON with extra headers to a given server.
+    pub fn call_at(&self, base: &str, method: &str, path: &str, who: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Answer {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        self.raw(method, path, Some(self.key(who)), if bytes.is_empty() { "" } else { "application/json" }, &bytes, headers)
+        self.raw_at(base, method, path, Some(self.key(who)), if bytes.is_empty() { "" } else { "application/json" }, &bytes, headers)
     }
 
     /// An LFW development image as base64.
