@@ -16,6 +16,7 @@ pub mod onnx;
 pub mod onnx_ort;
 pub mod onnx_shapes;
 pub mod onnx_tract;
+pub mod open_set;
 pub mod quality;
 pub mod runtime;
 pub mod stats;

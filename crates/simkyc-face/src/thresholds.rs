@@ -58,6 +58,10 @@ pub struct Thresholds {
     pub default: OperatingPoint,
     /// Strict point (FMR 1e-4 on every group): at or above it a 1:1 match needs no review.
     pub strict: OperatingPoint,
+    /// Duplicate-check (1:N) thresholds by gallery size and target FPIR; without it the
+    /// duplicate check searches at the strict point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_set: Option<crate::open_set::OpenSet>,
 }
 
 /// The thresholds built into simkyc for the default engine (YuNet + SFace), calibrated on the
@@ -104,6 +108,9 @@ impl Thresholds {
         // A NaN threshold is refused too: it compares as neither above nor equal.
         if !matches!(t.strict.threshold.partial_cmp(&t.default.threshold), Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)) {
             return Err(ThresholdsError("strict threshold is below the default threshold".into()));
+        }
+        if let Some(o) = &t.open_set {
+            o.validate().map_err(ThresholdsError)?;
         }
         Ok(t)
     }

@@ -168,6 +168,52 @@ impl Gallery {
     /// The mean of the frames' cosines to a template is the dot product of the mean of the
     /// normalised frames with the normalised template, so one scan serves any number of frames.
     pub fn search(&self, frames: &[&[f32]], own_document: &str, threshold: f32, limit: usize) -> Vec<Hit> {
+        let Some(q) = self.query(frames) else { return Vec::new() };
+        let mut raw = Vec::new();
+        q.scan(self, 0..self.len(), threshold, &mut raw);
+        let own = document_hash(own_document);
+        let mut hits: Vec<Hit> = raw
+            .into_iter()
+            .filter(|&(row, _)| self.documents[row] != own)
+            .map(|(row, score)| Hit { registration_id: self.registration_ids[row].to_string(), score })
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        hits.truncate(limit);
+        hits
+    }
+
+    /// The `k` templates of other documents that the frames resemble most, whatever their
+    /// scores, strongest first: the first is the rank-1 candidate of open-set identification.
+    /// Used to measure (identification rates, the recall of an approximate index); the service
+    /// searches above a threshold with [`Gallery::search`].
+    pub fn top(&self, frames: &[&[f32]], own_document: &str, k: usize) -> Vec<Hit> {
+        let Some(q) = self.query(frames) else { return Vec::new() };
+        if k == 0 {
+            return Vec::new();
+        }
+        let own = document_hash(own_document);
+        // Block by block, keeping only scores at or above the k-th best so far.
+        let mut best: Vec<(usize, f32)> = Vec::with_capacity(k.min(self.len()) + TOP_BLOCK);
+        let mut floor = f32::NEG_INFINITY;
+        let mut raw = Vec::with_capacity(TOP_BLOCK);
+        for start in (0..self.len()).step_by(TOP_BLOCK) {
+            raw.clear();
+            q.scan(self, start..(start + TOP_BLOCK).min(self.len()), floor, &mut raw);
+            best.extend(raw.iter().map(|&(i, s)| (i + start, s)).filter(|&(row, _)| self.documents[row] != own));
+            if best.len() >= k {
+                best.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+                best.truncate(k);
+                floor = best[k - 1].1;
+            }
+        }
+        best.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+        best.truncate(k);
+        best.into_iter().map(|(row, score)| Hit { registration_id: self.registration_ids[row].to_string(), score }).collect()
+    }
+
+    /// The normalised mean of the usable frames, quantised like the gallery; None when no frame
+    /// is usable or the gallery is empty.
+    fn query(&self, frames: &[&[f32]]) -> Option<Query> {
         let mut q = vec![0.0f32; self.dim];
         let mut used = 0usize;
         for f in frames {
@@ -179,28 +225,41 @@ impl Gallery {
             }
         }
         if used == 0 || self.is_empty() {
-            return Vec::new();
+            return None;
         }
         q.iter_mut().for_each(|a| *a /= used as f32);
-        let own = document_hash(own_document);
-        let mut raw = Vec::new();
-        match self.precision {
-            Precision::F32 => kernels::scan_f32(&q, &self.f32s, threshold, &mut raw),
-            Precision::F16 => kernels::scan_f16(&q, &self.f16s, threshold, &mut raw),
+        Some(match self.precision {
             Precision::Int8 => {
                 let mut q8 = Vec::with_capacity(self.dim);
-                let q_scale = precision::quantise_i8(&q, &mut q8);
-                kernels::scan_i8(&q8, q_scale, &self.i8s, &self.scales, threshold, &mut raw);
+                let scale = precision::quantise_i8(&q, &mut q8);
+                Query::Int8(q8, scale)
             }
+            _ => Query::Float(q),
+        })
+    }
+}
+
+/// Rows scored per block by [`Gallery::top`].
+const TOP_BLOCK: usize = 4096;
+
+/// A search query in the form the gallery's kernel takes.
+enum Query {
+    Float(Vec<f32>),
+    Int8(Vec<i8>, f32),
+}
+
+impl Query {
+    /// Scores of the rows `rows` at or above `threshold`, as (row − rows.start, score).
+    fn scan(&self, g: &Gallery, rows: std::ops::Range<usize>, threshold: f32, out: &mut Vec<(usize, f32)>) {
+        let d = g.dim;
+        let span = rows.start * d..rows.end * d;
+        match (self, g.precision) {
+            (Query::Float(q), Precision::F32) => kernels::scan_f32(q, &g.f32s[span], threshold, out),
+            (Query::Float(q), Precision::F16) => kernels::scan_f16(q, &g.f16s[span], threshold, out),
+            (Query::Int8(q8, scale), Precision::Int8) => kernels::scan_i8(q8, *scale, &g.i8s[span], &g.scales[rows], threshold, out),
+            // A query is always made by the gallery it searches.
+            _ => {}
         }
-        let mut hits: Vec<Hit> = raw
-            .into_iter()
-            .filter(|&(row, _)| self.documents[row] != own)
-            .map(|(row, score)| Hit { registration_id: self.registration_ids[row].to_string(), score })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits.truncate(limit);
-        hits
     }
 }
 
@@ -281,6 +340,29 @@ mod tests {
             g.upsert("r8", "doc8", &template(9, 128)).unwrap();
             assert_eq!(g.len(), 299);
             assert_eq!(g.search(&[&template(9, 128)], "docX", 0.98, 5).len(), 2, "r8 now holds r9's template");
+        }
+    }
+
+    #[test]
+    fn top_is_the_k_best_of_the_full_scan_leaving_out_the_own_document() {
+        for p in [Precision::F32, Precision::F16, Precision::Int8] {
+            let mut g = Gallery::new(64, p);
+            // More rows than one block, so the running floor is exercised.
+            for i in 0..(2 * TOP_BLOCK as u64 + 77) {
+                g.upsert(&format!("r{i}"), &format!("doc{}", i % 500), &template(i, 64)).unwrap();
+            }
+            for probe in [3u64, 4242, 9000] {
+                let t = template(probe, 64);
+                let all = g.search(&[&t], "doc3", -2.0, usize::MAX);
+                let top = g.top(&[&t], "doc3", 10);
+                assert_eq!(top.len(), 10);
+                let want: Vec<f32> = all.iter().take(10).map(|h| h.score).collect();
+                let got: Vec<f32> = top.iter().map(|h| h.score).collect();
+                assert_eq!(got, want, "{p} probe {probe}");
+                assert!(top.iter().all(|h| h.registration_id.trim_start_matches('r').parse::<u64>().unwrap() % 500 != 3));
+            }
+            assert_eq!(g.top(&[&template(1, 64)], "x", 0).len(), 0);
+            assert_eq!(g.top(&[&template(1, 64)], "x", usize::MAX).len(), g.len());
         }
     }
 

@@ -1,6 +1,8 @@
 //! Start-up load of the in-memory 1:N gallery from the database: `cargo run --release -p
-//! simkyc-server --example gallery_load -- [N] [PRECISION] [DIR]` (defaults 1,000,000, int8, a
-//! temporary directory). Writes N activated registrations with sealed 128-component templates
+//! simkyc-server --example gallery_load -- [N] [PRECISION] [DIR] [MODEL]` (defaults 1,000,000,
+//! int8, a temporary directory, `bench-model`). With the engine's template model (e.g.
+//! `sface-2021dec`) and a server's data directory, it fills that server's galleries: the capture
+//! latency benchmark (`tools/bench/capture_gallery.sh`) uses it so. Writes N activated registrations with sealed 128-component templates
 //! into a fresh SQLite database (as the service stores them: AES-256-GCM envelopes bound to their
 //! row), then times `Galleries::load` — paging, decrypting, normalising, quantising — and
 //! reports the process's resident memory before and after (docs/scale.md).
@@ -44,13 +46,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let db = Database::open(&simkyc_db::sqlite_url(&dir)).await?;
         let config = simkyc_server::Config { data_dir: dir.clone(), ..simkyc_server::Config::default() };
         let vault = Vault::load(simkyc_server::app::key_source(&config))?;
-        let model = "bench-model";
+        let model = args.get(3).map_or("bench-model", String::as_str);
         let existing: i64 = sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM registrations").fetch_one(&db.pool).await?, "n")?;
         if existing == 0 {
-            let mut w = db.write().await?;
-            w.create_operator("bench", "default", "Default", 5, simkyc_workflow::CaptureMode::Off).await?;
-            w.create_store("bench", "default", "default", "Default").await?;
-            w.commit().await?;
+            let operators: i64 =
+                sqlx::Row::try_get(&sqlx::query("SELECT COUNT(*) AS n FROM operators WHERE id = 'default'").fetch_one(&db.pool).await?, "n")?;
+            if operators == 0 {
+                let mut w = db.write().await?;
+                w.create_operator("bench", "default", "Default", 5, simkyc_workflow::CaptureMode::Off).await?;
+                w.create_store("bench", "default", "default", "Default").await?;
+                w.commit().await?;
+            }
             let t = Instant::now();
             let name = vault.seal(b"name", b"bench")?;
             for start in (0..n).step_by(10_000) {

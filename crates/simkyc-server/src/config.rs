@@ -91,6 +91,10 @@ pub struct Config {
     pub max_concurrent_uploads: usize,
     /// How the in-memory 1:N galleries hold templates: f32, f16 or int8 (docs/scale.md).
     pub gallery_precision: simkyc_gallery::Precision,
+    /// Target false-positive identification rate of the 1:N duplicate check: the share of
+    /// registrations of a face not yet enrolled that are sent to review as possible duplicates.
+    /// The threshold is chosen for it at each operator's gallery size (docs/scale.md).
+    pub duplicate_fpir: f64,
 }
 
 /// The default data directory: `$XDG_DATA_HOME/simkyc/data` or `~/.local/share/simkyc/data`.
@@ -143,6 +147,7 @@ impl Default for Config {
             rate_limit_per_address: 100,
             max_concurrent_uploads: 64,
             gallery_precision: simkyc_gallery::Precision::Int8,
+            duplicate_fpir: 0.01,
         }
     }
 }
@@ -229,6 +234,7 @@ impl Config {
         env_parse("SIMKYC_RATE_LIMIT_PER_ADDRESS", &mut c.rate_limit_per_address)?;
         env_parse("SIMKYC_MAX_CONCURRENT_UPLOADS", &mut c.max_concurrent_uploads)?;
         env_parse("SIMKYC_GALLERY_PRECISION", &mut c.gallery_precision)?;
+        env_parse("SIMKYC_DUPLICATE_FPIR", &mut c.duplicate_fpir)?;
         Ok(c)
     }
 
@@ -264,6 +270,9 @@ impl Config {
         }
         if self.header_timeout_secs == 0 || self.body_timeout_secs == 0 || self.max_concurrent_uploads == 0 {
             return bad("header_timeout_secs, body_timeout_secs and max_concurrent_uploads must be at least 1".into());
+        }
+        if !(self.duplicate_fpir > 0.0 && self.duplicate_fpir < 1.0) {
+            return bad(format!("duplicate_fpir must be a rate between 0 and 1, not {}", self.duplicate_fpir));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad("log_format must be text or json".into());

@@ -1,7 +1,7 @@
 //! Prometheus metrics: request counts and latencies by route, decisions by outcome and reason,
 //! decision latency. Labels carry route templates and codes only, never personal data.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// The service's metrics.
 pub struct Metrics {
@@ -20,6 +20,14 @@ pub struct Metrics {
     pub refusals: IntCounterVec,
     /// Templates in each operator's in-memory 1:N gallery.
     pub gallery_templates: IntGaugeVec,
+    /// The duplicate check's threshold at each operator's gallery size.
+    pub duplicate_threshold: GaugeVec,
+    /// The FPIR the model is expected to give there.
+    pub duplicate_expected_fpir: GaugeVec,
+    /// 1 where the target FPIR is held at the operator's gallery size, 0 where it is not.
+    pub duplicate_target_held: IntGaugeVec,
+    /// The configured target FPIR.
+    pub duplicate_target_fpir: Gauge,
 }
 
 impl Metrics {
@@ -59,7 +67,43 @@ impl Metrics {
             &["operator"],
         )?;
         registry.register(Box::new(gallery_templates.clone()))?;
-        Ok(Metrics { registry, requests, latency, decisions, reasons, decision_seconds, refusals, gallery_templates })
+        let duplicate_threshold = GaugeVec::new(
+            Opts::new("simkyc_duplicate_threshold", "Similarity threshold of the 1:N duplicate check at the operator's gallery size"),
+            &["operator"],
+        )?;
+        let duplicate_expected_fpir = GaugeVec::new(
+            Opts::new(
+                "simkyc_duplicate_expected_fpir",
+                "False-positive identification rate the model is expected to give at the operator's gallery size (share of new faces sent to review as possible duplicates)",
+            ),
+            &["operator"],
+        )?;
+        let duplicate_target_held = IntGaugeVec::new(
+            Opts::new(
+                "simkyc_duplicate_target_held",
+                "1 where the target FPIR is held at the operator's gallery size, 0 where the model cannot hold it",
+            ),
+            &["operator"],
+        )?;
+        let duplicate_target_fpir = Gauge::new("simkyc_duplicate_target_fpir", "Configured target FPIR of the duplicate check")?;
+        registry.register(Box::new(duplicate_threshold.clone()))?;
+        registry.register(Box::new(duplicate_expected_fpir.clone()))?;
+        registry.register(Box::new(duplicate_target_held.clone()))?;
+        registry.register(Box::new(duplicate_target_fpir.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            decisions,
+            reasons,
+            decision_seconds,
+            refusals,
+            gallery_templates,
+            duplicate_threshold,
+            duplicate_expected_fpir,
+            duplicate_target_held,
+            duplicate_target_fpir,
+        })
     }
 
     /// The text exposition format.

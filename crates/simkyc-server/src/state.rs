@@ -38,6 +38,16 @@ pub struct Inner {
 }
 
 impl Inner {
+    /// The duplicate check at an operator's current gallery size (threshold and expected rates).
+    pub fn duplicate_check(&self, operator_id: &str) -> crate::gallery::DuplicateCheck {
+        self.galleries.duplicate_check(
+            operator_id,
+            self.face.thresholds.open_set.as_ref(),
+            self.face.points.strict,
+            self.config.duplicate_fpir,
+        )
+    }
+
     /// Seconds until this key (device) may capture again, when its failed liveness checks within
     /// the window have reached the limit. Read from the database, so every server sharing it
     /// enforces the same lockout, and a restart does not lift it.

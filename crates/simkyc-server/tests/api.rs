@@ -515,13 +515,34 @@ fn retention_purge_and_key_rotation() {
 #[test]
 fn metrics_and_openapi() {
     let Some(h) = Harness::sqlite() else { return };
-    let (_, c) = h.register("clerk", &resident_id(70), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+    let (id, c) = h.register("clerk", &resident_id(70), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
     assert_eq!(c.status, 200);
+    assert_eq!(h.activate("clerk", &id, 70).status, 200);
     let m = h.agent_get_text("/metrics", "auditor");
     assert!(m.contains("simkyc_decisions_total{outcome=\"approved\"} 1"), "{m}");
     assert!(m.contains("simkyc_http_requests_total{method=\"POST\",route=\"/v1/registrations/{id}/capture\",status=\"200\"} 1"), "{m}");
     assert!(m.contains("simkyc_decision_duration_seconds_count"));
     assert!(!m.contains("+86") && !m.contains("19900101"));
+    // The duplicate check at the operator's gallery size (one enrolled template): its threshold,
+    // at least the strict point, the FPIR expected there and whether the target is held, in the
+    // metrics and in the admin settings alike.
+    let gauge = |name: &str| -> f64 {
+        m.lines()
+            .find(|l| l.starts_with(&format!("{name}{{operator=\"default\"}}")))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {m}"))
+    };
+    assert!(m.contains("simkyc_duplicate_target_fpir 0.01"), "{m}");
+    assert_eq!(gauge("simkyc_gallery_templates"), 1.0);
+    let s = h.call("GET", "/v1/admin/settings", "admin", None);
+    let d = &s.json["duplicate_check"];
+    assert_eq!(d["gallery_size"], 1, "{s:?}");
+    assert_eq!(d["target_fpir"], 0.01);
+    let strict = s.json["operating_points"]["strict"].as_f64().unwrap();
+    let t = d["threshold"].as_f64().unwrap();
+    assert!(t >= strict - 1e-6 && (gauge("simkyc_duplicate_threshold") - t).abs() < 1e-6, "{d}");
+    assert_eq!(d["target_held"], true, "the built-in calibration holds 1% at one template: {d}");
+    assert!(d["expected_fpir"].as_f64().unwrap() <= 0.01 && gauge("simkyc_duplicate_target_held") == 1.0);
     let doc = h.call("GET", "/openapi.json", "clerk", None);
     assert_eq!(doc.json["openapi"], "3.0.3");
     let paths = doc.json["paths"].as_object().unwrap();

@@ -52,6 +52,9 @@ pub struct MatchContext<'a> {
     pub sim_limit: u32,
     /// The calibrated operating points.
     pub points: MatchPoints,
+    /// Similarity at or above which a template of another identity is a possible duplicate:
+    /// chosen for the operator's gallery size and target FPIR, never below the strict point.
+    pub duplicate_threshold: f32,
 }
 
 /// What the challenge showed, as recorded.
@@ -79,6 +82,8 @@ pub struct CaptureScores {
     pub default_threshold: f32,
     /// Threshold at the strict point.
     pub strict_threshold: f32,
+    /// Threshold of the 1:N duplicate search.
+    pub duplicate_threshold: f32,
     /// Frames judged.
     pub frames: usize,
     /// Faces found per judged frame.
@@ -143,7 +148,11 @@ pub fn duplicates(live: &[&[f32]], gallery: &[GalleryTemplate], strict: f32) -> 
 pub fn decide_capture(capture: &LiveCapture, check: CaptureCheck, ctx: &MatchContext<'_>) -> Verification {
     let live = capture.embeddings();
     let match_score = if check.passed() { ctx.document.and_then(|d| mean_score(&live, d)) } else { None };
-    let duplicates = if match_score.is_some() { ctx.gallery.resembling(&live, ctx.points.strict, MAX_DUPLICATES) } else { Vec::new() };
+    let duplicates = if match_score.is_some() {
+        ctx.gallery.resembling(&live, ctx.duplicate_threshold.max(ctx.points.strict), MAX_DUPLICATES)
+    } else {
+        Vec::new()
+    };
     let checks = CheckResults {
         document: Vec::new(),
         capture: check.reasons,
@@ -158,6 +167,7 @@ pub fn decide_capture(capture: &LiveCapture, check: CaptureCheck, ctx: &MatchCon
         match_score,
         default_threshold: ctx.points.default,
         strict_threshold: ctx.points.strict,
+        duplicate_threshold: ctx.duplicate_threshold.max(ctx.points.strict),
         frames: frames.len(),
         faces_per_frame: frames.iter().map(|f| f.analysis.faces.len()).collect(),
         inter_eye_px: frames.iter().map(|f| f.analysis.subject.as_ref().map(|s| (s.inter_eye_px * 10.0).round() / 10.0)).collect(),

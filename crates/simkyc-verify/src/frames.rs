@@ -53,6 +53,7 @@ pub fn verify_frames(
         active_sims: 0,
         sim_limit: u32::MAX,
         points: verifier.points,
+        duplicate_threshold: verifier.points.strict,
     };
     Ok(FramesOutcome { verification: decide_capture(&capture, check, &ctx), retryable })
 }

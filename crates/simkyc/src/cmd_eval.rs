@@ -20,11 +20,28 @@ use crate::EngineArgs;
 #[derive(clap::Args)]
 pub struct EvalArgs {
     /// LFW-format pair file.
-    #[arg(long)]
-    pub pairs: PathBuf,
+    #[arg(long, required_unless_present = "identification")]
+    pub pairs: Option<PathBuf>,
     /// Image folder: DIR/<Name>/<Name>_NNNN.jpg.
-    #[arg(long)]
-    pub images: PathBuf,
+    #[arg(long, required_unless_present = "identification")]
+    pub images: Option<PathBuf>,
+    /// Open-set identification (the 1:N duplicate check) instead of pairs: FPIR and FNIR by
+    /// gallery size on every development group of --data, thresholds fitted on half of the
+    /// identities and rates measured on the other half.
+    #[arg(long, conflicts_with_all = ["pairs", "images", "plot"])]
+    pub identification: bool,
+    /// The shared development data folder (for --identification).
+    #[arg(long, default_value = "../shared/data")]
+    pub data: PathBuf,
+    /// Gallery sizes for --identification (real enrolments plus synthetic fillers).
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+    pub sizes: Vec<usize>,
+    /// Target FPIR for --identification.
+    #[arg(long, default_value_t = 0.01)]
+    pub fpir: f64,
+    /// Gallery precision for --identification (as the server holds it).
+    #[arg(long, default_value = "int8")]
+    pub precision: simkyc_gallery::Precision,
     /// Print a JSON object as the last line of stdout.
     #[arg(long)]
     pub json: bool,
@@ -53,8 +70,38 @@ pub struct CalibrateArgs {
     /// Write a DET plot of every group (PNG).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Leave out the duplicate-check (1:N) table by gallery size (saves a few minutes; the
+    /// server then searches at the strict point).
+    #[arg(long)]
+    pub no_open_set: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+/// The duplicate-check table: every group searched at every calibrated size (int8, as the
+/// server holds galleries), the strictest group's threshold per size and FPIR level.
+fn calibrate_open_set(groups: &[Group], emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> Result<simkyc_face::open_set::OpenSet> {
+    use crate::open_set_eval::{searches, subjects_of, table, FPIR_LEVELS, SIZES};
+    eprintln!("open-set searches at gallery sizes {SIZES:?} (fillers fitted per group) …");
+    let subjects: Vec<(String, Vec<simkyc_eval::identification::Subject>)> =
+        groups.iter().map(|g| (g.name.clone(), subjects_of(g, emb))).collect();
+    let searched = searches(&subjects, &SIZES, simkyc_gallery::Precision::Int8, 1)?;
+    let note = format!(
+        "rank-1 searches of every group's images (every other multi-image identity enrolled by its first image, the rest as non-mated probes) in galleries of its real enrolments plus Gaussian fillers fitted to the group's templates, spread matched to its real impostor tail at rate 1e-4 or 30 pairs (spreads: {}); groups under 100 identities or 160 templates left out; int8 gallery",
+        searched.iter().map(|g| format!("{} {:.3}", g.name, g.spread)).collect::<Vec<_>>().join(", ")
+    );
+    let t = table(&searched, &FPIR_LEVELS, note)?;
+    for row in &t.sizes {
+        let i = FPIR_LEVELS.iter().position(|&l| l == 0.01).unwrap_or(0);
+        println!(
+            "duplicate check at {:>9} templates, FPIR 1%: threshold {:.4} (set by {}), worst FNIR {:.2}%",
+            row.size,
+            row.thresholds[i],
+            row.set_by[i],
+            row.fnir[i] * 100.0
+        );
+    }
+    Ok(t)
 }
 
 /// The score of one pair; −∞ when either image failed, so the pair never matches.
@@ -73,14 +120,22 @@ pub fn score_pairs(pairs: &[Pair], dir: &Path, emb: &HashMap<PathBuf, Option<Vec
 
 /// Runs `eval`.
 pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
-    let pf = read_pairs(&a.pairs)?;
+    if a.identification {
+        return run_identification(a);
+    }
+    let (Some(pairs), Some(images)) = (a.pairs.clone(), a.images.clone()) else {
+        anyhow::bail!("--pairs and --images are needed (or --identification)")
+    };
+    let a = EvalArgs { pairs: Some(pairs.clone()), images: Some(images.clone()), ..a };
+    let (pairs_path, images_dir) = (pairs, images);
+    let pf = read_pairs(&pairs_path)?;
     let engine = load_engine_raw(&a.engine)?;
     let ad = load_adaptation(&a.engine, engine.embedder_name())?;
     let th = load_thresholds(&a.engine, &engine, ad.as_deref())?;
-    let paths: Vec<PathBuf> = pf.pairs.iter().flat_map(|p| [p.a.path(&a.images), p.b.path(&a.images)]).collect();
+    let paths: Vec<PathBuf> = pf.pairs.iter().flat_map(|p| [p.a.path(&images_dir), p.b.path(&images_dir)]).collect();
     let emb = adapt_all(embed_all(&engine, &paths, a.cache.as_deref())?, ad.as_deref())?;
     let failed_images: Vec<&PathBuf> = emb.iter().filter(|(_, e)| e.is_none()).map(|(p, _)| p).collect();
-    let s = score_pairs(&pf.pairs, &a.images, &emb);
+    let s = score_pairs(&pf.pairs, &images_dir, &emb);
     let failed_pairs = s.iter().filter(|x| !x.score.is_finite()).count();
     let acc = accuracy(&s);
     let at = rates_at(&s, th.default.threshold);
@@ -111,7 +166,7 @@ pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
     if let Some(plot) = &a.plot {
         simkyc_eval::plot::det_png(
             plot,
-            &format!("DET: {}", a.pairs.display()),
+            &format!("DET: {}", pairs_path.display()),
             &[(engine.embedder_name().to_string(), roc(&s))],
             Some((at.fmr, at.fnmr)),
         )?;
@@ -130,6 +185,26 @@ pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
                 "pipeline": score_signature(&engine, ad.as_deref()),
             })
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `eval --identification`.
+fn run_identification(a: EvalArgs) -> Result<ExitCode> {
+    if !(a.fpir > 0.0 && a.fpir < 1.0) {
+        anyhow::bail!("--fpir must be a rate between 0 and 1");
+    }
+    let engine = load_engine_raw(&a.engine)?;
+    let ad = load_adaptation(&a.engine, engine.embedder_name())?;
+    let th = load_thresholds(&a.engine, &engine, ad.as_deref())?;
+    let groups = calibration_groups(&a.data)?;
+    let paths: Vec<PathBuf> = groups.iter().flat_map(|g| g.images()).collect();
+    let emb = adapt_all(embed_all(&engine, &paths, a.cache.as_deref())?, ad.as_deref())?;
+    let subjects: Vec<(String, Vec<simkyc_eval::identification::Subject>)> =
+        groups.iter().map(|g| (g.name.clone(), crate::open_set_eval::subjects_of(g, &emb))).collect();
+    let report = crate::open_set_eval::held_apart_report(&subjects, &a.sizes, a.fpir, th.strict.threshold, a.precision)?;
+    if a.json {
+        println!("{}", json!({"identification": report, "pipeline": score_signature(&engine, ad.as_deref())}));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -158,9 +233,14 @@ pub struct Group {
 
 impl Group {
     fn images(&self) -> Vec<PathBuf> {
+        self.image_refs().iter().map(|i| i.path(&self.dir)).collect()
+    }
+
+    /// Every image the group scores (an image in several listed pairs comes once per pair).
+    pub fn image_refs(&self) -> Vec<ImageRef> {
         match &self.pairs {
-            GroupPairs::Listed(p) => p.iter().flat_map(|p| [p.a.path(&self.dir), p.b.path(&self.dir)]).collect(),
-            GroupPairs::All(imgs) => imgs.iter().map(|i| i.path(&self.dir)).collect(),
+            GroupPairs::Listed(p) => p.iter().flat_map(|p| [p.a.clone(), p.b.clone()]).collect(),
+            GroupPairs::All(imgs) => imgs.clone(),
         }
     }
 
@@ -225,7 +305,9 @@ pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
         ),
         default,
         strict,
+        open_set: None,
     };
+    let t = if a.no_open_set { t } else { Thresholds { open_set: Some(calibrate_open_set(&groups, &emb)?), ..t } };
     for op in [&t.default, &t.strict] {
         println!("target FMR {:.0e}: threshold {:.4} (set by {})", op.target_fmr, op.threshold, op.set_by);
         for g in &op.groups {

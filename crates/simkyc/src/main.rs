@@ -9,6 +9,7 @@ mod cmd_models;
 mod cmd_quality;
 mod cmd_serve;
 mod engine_setup;
+mod open_set_eval;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

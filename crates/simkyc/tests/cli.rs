@@ -130,6 +130,25 @@ fn eval_rejects_a_malformed_pair_file() {
 }
 
 #[test]
+fn eval_identification_checks_its_arguments() {
+    // Pairs or identification, not both; neither is refused too.
+    let out = simkyc().args(["eval", "--identification", "--pairs", "p.txt"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = simkyc().args(["eval"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = simkyc().args(["eval", "--identification", "--fpir", "1.5"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--fpir must be a rate between 0 and 1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = simkyc().args(["eval", "--identification", "--precision", "int4"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn document_command_reports_validity_and_reason_codes() {
     let out = simkyc().args(["document", "--id", "11010519491231002X"]).output().unwrap();
     assert!(out.status.success());

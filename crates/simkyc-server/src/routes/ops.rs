@@ -27,8 +27,14 @@ pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
     if let Err(e) = st.galleries.catch_up(&st.db, &st.vault).await {
         tracing::warn!(error = %e, "gallery: catching up for /metrics failed");
     }
+    st.metrics.duplicate_target_fpir.set(st.config.duplicate_fpir);
     for (operator, n) in st.galleries.sizes() {
-        st.metrics.gallery_templates.with_label_values(&[operator.as_str()]).set(n as i64);
+        let o = [operator.as_str()];
+        st.metrics.gallery_templates.with_label_values(&o).set(n as i64);
+        let c = st.duplicate_check(&operator);
+        st.metrics.duplicate_threshold.with_label_values(&o).set(f64::from(c.threshold));
+        st.metrics.duplicate_expected_fpir.with_label_values(&o).set(c.expected_fpir.unwrap_or(f64::NAN));
+        st.metrics.duplicate_target_held.with_label_values(&o).set(i64::from(c.target_held));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
 }

@@ -224,12 +224,14 @@ pub async fn capture(
     let gallery = st.galleries.for_capture(&p.operator_id, &reg.doc_type, &reg.doc_number);
     let operator = st.db.operator(&p.operator_id).await?;
     let active = st.db.active_sims(&p.operator_id, &reg.doc_type, &reg.doc_number).await?;
+    let dup = st.duplicate_check(&p.operator_id);
     let ctx = MatchContext {
         document: document.as_deref(),
         gallery: &gallery,
         active_sims: active.max(0) as u32,
         sim_limit: operator.sim_limit.max(0) as u32,
         points: st.face.points,
+        duplicate_threshold: dup.threshold,
     };
     let v = decide_capture(&capture, check, &ctx);
     let decision = &v.decision;
