@@ -129,14 +129,7 @@ impl FillerModel {
     /// (Because each draw is normalised, a wider spread weakens the shared mean direction and
     /// so gives *fewer* high scores; the bisection takes the direction from the ends.)
     pub fn matched_to(&self, probes: &[&[f32]], score: f32, real_rate: f64, fillers: usize, seed: u64) -> FillerModel {
-        let units: Vec<Vec<f32>> = probes.iter().filter_map(|p| unit(p)).collect();
-        let rate_at = |spread: f32| {
-            let m = self.with_spread(spread);
-            let mut fs = Vec::with_capacity(fillers * self.dim);
-            m.draw(fillers, seed, |f| fs.extend_from_slice(f));
-            let above: usize = units.iter().map(|p| fs.chunks_exact(self.dim).filter(|f| dot(p, f) >= score).count()).sum();
-            above as f64 / (units.len().max(1) * fillers) as f64
-        };
+        let rate_at = |spread: f32| share_above(&filler_scores(probes, &self.with_spread(spread), fillers, seed), score);
         let (mut lo, mut hi) = (SPREAD_RANGE.0, SPREAD_RANGE.1);
         let falling = rate_at(lo) >= rate_at(hi);
         for _ in 0..12 {
@@ -175,10 +168,7 @@ pub struct SizeOutcome {
 impl SizeOutcome {
     /// Share of non-mated searches with a candidate at or above `t`.
     pub fn fpir(&self, t: f32) -> f64 {
-        if self.non_mated.is_empty() {
-            return 0.0;
-        }
-        self.non_mated.iter().filter(|&&s| s >= t).count() as f64 / self.non_mated.len() as f64
+        share_above(&self.non_mated, t)
     }
 
     /// Share of mated searches whose rank-1 candidate is not the mate or scores below `t`

@@ -148,11 +148,8 @@ pub fn duplicates(live: &[&[f32]], gallery: &[GalleryTemplate], strict: f32) -> 
 pub fn decide_capture(capture: &LiveCapture, check: CaptureCheck, ctx: &MatchContext<'_>) -> Verification {
     let live = capture.embeddings();
     let match_score = if check.passed() { ctx.document.and_then(|d| mean_score(&live, d)) } else { None };
-    let duplicates = if match_score.is_some() {
-        ctx.gallery.resembling(&live, ctx.duplicate_threshold.max(ctx.points.strict), MAX_DUPLICATES)
-    } else {
-        Vec::new()
-    };
+    let duplicate_threshold = ctx.duplicate_threshold.max(ctx.points.strict);
+    let duplicates = if match_score.is_some() { ctx.gallery.resembling(&live, duplicate_threshold, MAX_DUPLICATES) } else { Vec::new() };
     let checks = CheckResults {
         document: Vec::new(),
         capture: check.reasons,
@@ -167,7 +164,7 @@ pub fn decide_capture(capture: &LiveCapture, check: CaptureCheck, ctx: &MatchCon
         match_score,
         default_threshold: ctx.points.default,
         strict_threshold: ctx.points.strict,
-        duplicate_threshold: ctx.duplicate_threshold.max(ctx.points.strict),
+        duplicate_threshold,
         frames: frames.len(),
         faces_per_frame: frames.iter().map(|f| f.analysis.faces.len()).collect(),
         inter_eye_px: frames.iter().map(|f| f.analysis.subject.as_ref().map(|s| (s.inter_eye_px * 10.0).round() / 10.0)).collect(),

@@ -91,8 +91,8 @@ fn calibrate_open_set(groups: &[Group], emb: &HashMap<PathBuf, Option<Vec<f32>>>
         searched.iter().map(|g| format!("{} {:.3}", g.name, g.spread)).collect::<Vec<_>>().join(", ")
     );
     let t = table(&searched, &FPIR_LEVELS, note)?;
+    let i = FPIR_LEVELS.iter().position(|&l| l == 0.01).unwrap_or(0);
     for row in &t.sizes {
-        let i = FPIR_LEVELS.iter().position(|&l| l == 0.01).unwrap_or(0);
         println!(
             "duplicate check at {:>9} templates, FPIR 1%: threshold {:.4} (set by {}), worst FNIR {:.2}%",
             row.size,
@@ -123,11 +123,9 @@ pub fn run_eval(a: EvalArgs) -> Result<ExitCode> {
     if a.identification {
         return run_identification(a);
     }
-    let (Some(pairs), Some(images)) = (a.pairs.clone(), a.images.clone()) else {
+    let (Some(pairs_path), Some(images_dir)) = (a.pairs.clone(), a.images.clone()) else {
         anyhow::bail!("--pairs and --images are needed (or --identification)")
     };
-    let a = EvalArgs { pairs: Some(pairs.clone()), images: Some(images.clone()), ..a };
-    let (pairs_path, images_dir) = (pairs, images);
     let pf = read_pairs(&pairs_path)?;
     let engine = load_engine_raw(&a.engine)?;
     let ad = load_adaptation(&a.engine, engine.embedder_name())?;

@@ -61,6 +61,11 @@ fn all_templates(subjects: &[Subject]) -> Vec<&[f32]> {
     subjects.iter().flat_map(|s| s.templates.iter().map(Vec::as_slice)).collect()
 }
 
+/// At most about [`MATCH_PROBES`] of `templates`, evenly spaced.
+fn probe_sample<'a>(templates: &[&'a [f32]]) -> Vec<&'a [f32]> {
+    templates.iter().step_by((templates.len() / MATCH_PROBES).max(1)).copied().collect()
+}
+
 /// Fits a group's filler model and matches its spread to the group's real impostor tail.
 pub fn fillers_for(subjects: &[Subject], seed: u64) -> Result<(FillerModel, f32)> {
     let all = all_templates(subjects);
@@ -75,9 +80,7 @@ pub fn fillers_for(subjects: &[Subject], seed: u64) -> Result<(FillerModel, f32)
     let real = impostor_scores(subjects);
     let rate = MATCH_RATE.max(MATCH_MIN_PAIRS / real.len().max(1) as f64);
     let Some(q) = upper_quantile(&real, rate) else { bail!("no impostor pairs to match the fillers to") };
-    let step = (all.len() / MATCH_PROBES).max(1);
-    let probes: Vec<&[f32]> = all.iter().step_by(step).copied().collect();
-    Ok((model.matched_to(&probes, q, share_above(&real, q), MATCH_FILLERS, seed), q))
+    Ok((model.matched_to(&probe_sample(&all), q, share_above(&real, q), MATCH_FILLERS, seed), q))
 }
 
 /// One group's searches at each size, with the fillers used.
@@ -178,9 +181,7 @@ pub fn held_apart_report(
         let measured = search_by_size(&held, &Design::alternate(&held), &held_fillers, sizes, precision, 31)?;
         // How well fillers stand in for real impostors of the held-apart identities.
         let real = impostor_scores(&held);
-        let probes = all_templates(&held);
-        let step = (probes.len() / MATCH_PROBES).max(1);
-        let sample: Vec<&[f32]> = probes.iter().step_by(step).copied().collect();
+        let sample = probe_sample(&all_templates(&held));
         let fake = filler_scores(&sample, &fillers, MATCH_FILLERS, 41);
         let fake_held = filler_scores(&sample, &held_fillers, MATCH_FILLERS, 41);
         println!(
