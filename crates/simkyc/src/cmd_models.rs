@@ -99,9 +99,9 @@ fn print_list(m: &Manifest) {
     for e in &m.models {
         let default = [&m.defaults.detector, &m.defaults.landmarks, &m.defaults.embedder].contains(&&e.name);
         println!(
-            "  {:<16} {:<10} {:<22} {}@{} {}",
+            "  {:<20} {:<16} {:<36} {}@{} {}",
             e.name,
-            format!("{:?}", e.role).to_lowercase(),
+            toml::Value::try_from(e.role).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
             e.file,
             e.source.package,
             e.source.version,
