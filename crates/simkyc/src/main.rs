@@ -1,6 +1,7 @@
 //! `simkyc`: real-name SIM registration with face verification — command-line entry point.
 
 mod cmd_backup;
+mod cmd_cards;
 mod cmd_compare;
 mod cmd_document;
 mod cmd_eval;
@@ -81,8 +82,13 @@ enum Command {
     Eval(cmd_eval::EvalArgs),
     /// Calibrate decision thresholds on the development sets (writes a thresholds file).
     Calibrate(cmd_eval::CalibrateArgs),
-    /// Validate an identity document: a resident ID number or a passport/travel-permit MRZ.
+    /// Validate an identity document (a resident ID number or an MRZ), or read one from photos.
     Document(cmd_document::DocumentArgs),
+    /// Synthetic ID card photos for testing document reading, and their evaluation.
+    Cards {
+        #[command(subcommand)]
+        cmd: cmd_cards::CardsCmd,
+    },
     /// Train the embedding adaptation on East-Asian development identities (writes an adaptation file).
     Adapt(cmd_eval::AdaptArgs),
     /// Capture-quality checks of images (size, sharpness, exposure, pose), with the measures.
@@ -147,6 +153,7 @@ fn main() -> ExitCode {
         Command::Calibrate(a) => cmd_eval::run_calibrate(a),
         Command::Adapt(a) => cmd_eval::run_adapt(a),
         Command::Document(a) => cmd_document::run(a),
+        Command::Cards { cmd } => cmd_cards::run(cmd),
         Command::Serve(a) => cmd_serve::serve(a),
         Command::Liveness(a) => cmd_liveness::run(a),
         Command::Quality(a) => cmd_quality::run(a),
