@@ -37,6 +37,11 @@ pub struct NewRegistration {
     pub doc_template_enc: Vec<u8>,
     /// The model that made the template (embedder and adaptation).
     pub template_model: String,
+    /// Reasons found at the start (e.g. `document_data_mismatch`), carried into the decision.
+    pub start_reasons: Vec<Reason>,
+    /// Where the document photo came from: `chip`, `printed` (cropped from the card's photo) or
+    /// `upload`.
+    pub document_photo_source: String,
 }
 
 /// The decision recorded for a capture.
@@ -221,7 +226,7 @@ impl WriteTx {
     pub async fn create_registration(&mut self, r: &NewRegistration) -> Result<()> {
         sqlx::query(
             "INSERT INTO registrations (id, operator_id, store_id, created_by, doc_type, doc_number, name_enc, doc_expiry, state, capture_mode, capture_requirements, \
-             doc_photo_enc, doc_template_enc, created_at, updated_at, template_model) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'created', $9, $10, $11, $12, $13, $13, $14)",
+             doc_photo_enc, doc_template_enc, created_at, updated_at, template_model, reasons) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'created', $9, $10, $11, $12, $13, $13, $14, $15)",
         )
         .bind(&r.id)
         .bind(&r.operator_id)
@@ -237,9 +242,16 @@ impl WriteTx {
         .bind(r.doc_template_enc.clone())
         .bind(self.now)
         .bind(&r.template_model)
+        .bind(serde_json::to_string(&r.start_reasons).map_err(|e| crate::DbError::Corrupt(e.to_string()))?)
         .execute(&mut *self.tx)
         .await?;
-        let details = serde_json::json!({ "store": r.store_id, "doc_type": r.doc_type, "capture_mode": r.capture_mode.as_str() });
+        let details = serde_json::json!({
+            "store": r.store_id,
+            "doc_type": r.doc_type,
+            "capture_mode": r.capture_mode.as_str(),
+            "document_photo_source": r.document_photo_source,
+            "start_reasons": r.start_reasons.iter().map(|x| x.code).collect::<Vec<_>>(),
+        });
         self.audit(Some(&r.operator_id), &r.created_by, "registration.created", &format!("registration:{}", r.id), details).await
     }
 

@@ -5,7 +5,7 @@
 
 const $ = (sel) => document.querySelector(sel);
 const $$ = (sel) => Array.from(document.querySelectorAll(sel));
-const state = { key: sessionStorage.getItem('simkyc.key') || '', me: null, lang: localStorage.getItem('simkyc.lang') || 'zh-CN', messages: {}, reg: null, stream: null, cameraPurpose: 'live', qualityTimer: null, qualityBusy: false, capturing: false, docPhoto: null, auditAfter: 0, caseId: null };
+const state = { key: sessionStorage.getItem('simkyc.key') || '', me: null, lang: localStorage.getItem('simkyc.lang') || 'zh-CN', messages: {}, reg: null, stream: null, cameraPurpose: 'live', qualityTimer: null, qualityBusy: false, capturing: false, docPhoto: null, docPhotoSource: null, scan: null, auditAfter: 0, caseId: null };
 
 // ---------- messages ----------
 function t(key, vars) {
@@ -244,12 +244,80 @@ function documentBody() {
   }
   return { type, mrz: $('#doc-mrz').value.trim() };
 }
+function fileDataUrl(input) {
+  const f = input.files[0];
+  if (!f) return Promise.resolve(null);
+  return new Promise((ok, fail) => {
+    const reader = new FileReader();
+    reader.onload = () => ok(reader.result);
+    reader.onerror = () => fail(reader.error);
+    reader.readAsDataURL(f);
+  });
+}
+// Reads the card from its photos and fills the form for the clerk to confirm; the photos go with
+// the registration so the service compares what was read with what is submitted.
+async function scanDocument() {
+  const front = await fileDataUrl($('#scan-front'));
+  if (!front) return flash(t('scan.front'));
+  const back = await fileDataUrl($('#scan-back'));
+  const out = $('#scan-result');
+  out.textContent = t('scan.reading');
+  out.className = 'check';
+  $('#scan-btn').disabled = true;
+  try {
+    const body = back ? { front, back } : { front };
+    const r = await api('POST', '/v1/documents/read', body);
+    if (r.status !== 200) {
+      out.textContent = errorText(r.json);
+      out.className = 'check bad';
+      return;
+    }
+    const p = r.json.prefill;
+    if (!p) {
+      out.textContent = t('scan.nothing');
+      out.className = 'check bad';
+      return;
+    }
+    state.scan = body;
+    $('#doc-type').value = p.type;
+    docTypeChanged();
+    if (p.type === 'cn_resident_id') {
+      $('#doc-number').value = p.number || '';
+      $('#doc-name').value = p.name || '';
+      $('#doc-longterm').checked = p.expiry === 'long_term';
+      $('#doc-expiry').disabled = p.expiry === 'long_term';
+      $('#doc-expiry').value = p.expiry && p.expiry !== 'long_term' ? p.expiry : '';
+      validateNumber();
+    } else {
+      $('#doc-mrz').value = p.mrz || '';
+      validateMrz();
+    }
+    const notes = [t('scan.done')];
+    const card = r.json.card || {};
+    const number = (card.front || {}).id_number;
+    if (number && !number.valid) notes.push(t('scan.invalid'));
+    if ((card.inconsistencies || []).length) notes.push(t('scan.mismatch', { what: card.inconsistencies.join('; ') }));
+    if (r.json.portrait && !state.docPhoto) {
+      state.docPhoto = 'data:image/jpeg;base64,' + r.json.portrait.image;
+      state.docPhotoSource = 'printed';
+      showDocPreview();
+      notes.push(t('scan.portrait'));
+    }
+    out.textContent = notes.join(' ');
+    out.className = r.json.valid ? 'check ok' : 'check bad';
+  } finally {
+    $('#scan-btn').disabled = false;
+  }
+}
 async function submitDocument(ev) {
   ev.preventDefault();
   if (!state.docPhoto) return flash(t('doc.photo_missing'));
   $('#doc-submit').disabled = true;
   try {
-    const r = await api('POST', '/v1/registrations', { document: documentBody(), document_photo: state.docPhoto });
+    const body = { document: documentBody(), document_photo: state.docPhoto };
+    if (state.docPhotoSource) body.document_photo_source = state.docPhotoSource;
+    if (state.scan) body.document_scan = state.scan;
+    const r = await api('POST', '/v1/registrations', body);
     if (r.status !== 201) return flash(errorText(r.json));
     flash('');
     state.reg = r.json;
@@ -282,6 +350,7 @@ async function capture() {
   const btn = $('#capture-btn');
   if (state.cameraPurpose === 'document') {
     state.docPhoto = grabFrame(0.92);
+    state.docPhotoSource = 'upload';
     showDocPreview();
     stopCamera();
     showStep('document');
@@ -368,6 +437,9 @@ function resetRegistration() {
   stopCamera();
   state.reg = null;
   state.docPhoto = null;
+  state.docPhotoSource = null;
+  state.scan = null;
+  $('#scan-result').textContent = '';
   $('#doc-form').reset();
   $('#doc-photo-preview').hidden = true;
   $('#doc-expiry').disabled = false;
@@ -406,7 +478,7 @@ function readDocFile() {
   const f = $('#doc-photo-file').files[0];
   if (!f) return;
   const reader = new FileReader();
-  reader.onload = () => { state.docPhoto = reader.result; showDocPreview(); };
+  reader.onload = () => { state.docPhoto = reader.result; state.docPhotoSource = 'upload'; showDocPreview(); };
   reader.readAsDataURL(f);
 }
 
@@ -530,6 +602,7 @@ document.addEventListener('DOMContentLoaded', async () => {
   $('#doc-longterm').addEventListener('change', () => { $('#doc-expiry').disabled = $('#doc-longterm').checked; });
   $('#doc-photo-file').addEventListener('change', readDocFile);
   $('#doc-photo-camera').addEventListener('click', takeDocumentPhotoWithCamera);
+  $('#scan-btn').addEventListener('click', scanDocument);
   $('#doc-form').addEventListener('submit', submitDocument);
   $('#capture-btn').addEventListener('click', capture);
   $('#cancel-btn').addEventListener('click', cancelRegistration);

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::face::FaceStack;
 use crate::metrics::Metrics;
 use crate::middleware::{idempotency, limit_body, observe};
-use crate::routes::{admin, audit, console, me, ops, registrations, review, sims};
+use crate::routes::{admin, audit, console, documents, me, ops, registrations, review, sims};
 use crate::state::{AppState, Inner};
 use crate::vault::{KeyError, KeySource, Vault};
 
@@ -217,6 +217,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/v1/me", get(me::me))
         .route("/v1/quality", post(me::quality))
+        .route("/v1/documents/read", post(documents::read))
         .route("/v1/registrations", post(registrations::start))
         .route("/v1/registrations/{id}", get(registrations::get))
         .route("/v1/registrations/{id}/capture", post(registrations::capture))

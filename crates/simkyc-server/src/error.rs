@@ -52,6 +52,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// 503 Service Unavailable: a part of the service is not installed or not ready.
+    pub fn unavailable(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+
     /// 409 Conflict.
     pub fn conflict(code: &str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::CONFLICT, code, message)

@@ -13,9 +13,11 @@ use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
-/// The verifier and the inference gate.
+/// The verifier, the document reader (when its OCR models are installed) and the inference gate.
 pub struct FaceStack {
     verifier: Arc<Verifier>,
+    reader: Option<Arc<simkyc_ocr::TextReader>>,
+    limits: DecodeLimits,
     gate: Semaphore,
 }
 
@@ -39,7 +41,33 @@ impl FaceStack {
     ) -> Result<FaceStack, LoadError> {
         let limits = DecodeLimits { max_bytes: max_image_bytes, max_side, ..Default::default() };
         let verifier = Verifier::load(models_dir, thresholds, limits, runtime)?;
-        Ok(FaceStack { verifier: Arc::new(verifier), gate: Semaphore::new(parallel.max(1)) })
+        // Reading documents from photos is optional: a models directory without the OCR pack
+        // still serves registrations, and `/v1/documents/read` says what is missing.
+        let reader = match simkyc_ocr::TextReader::load(models_dir, runtime) {
+            Ok(r) => Some(Arc::new(r)),
+            Err(e) => {
+                tracing::warn!(error = %e, "document reading from photos is unavailable");
+                None
+            }
+        };
+        Ok(FaceStack { verifier: Arc::new(verifier), reader, limits, gate: Semaphore::new(parallel.max(1)) })
+    }
+
+    /// Reads a document from photos on the blocking pool, holding one inference slot; an error
+    /// when the OCR models are not installed.
+    pub async fn read_document<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&simkyc_ocr::TextReader, &DecodeLimits) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let Some(reader) = self.reader.clone() else {
+            return Err(ApiError::unavailable(
+                "document_reading_unavailable",
+                "reading documents from photos needs the OCR models: run `simkyc models fetch` and restart",
+            ));
+        };
+        let _permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
+        let limits = self.limits;
+        tokio::task::spawn_blocking(move || job(&reader, &limits)).await.map_err(|e| ApiError::internal("document reading", &e))
     }
 
     /// Runs `job` on the verifier on the blocking pool, holding one inference slot.

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod reenrol;
 pub mod routes;
+pub mod scan;
 pub mod state;
 pub mod vault;
 

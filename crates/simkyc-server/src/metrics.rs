@@ -12,6 +12,8 @@ pub struct Metrics {
     pub latency: HistogramVec,
     /// Decisions by outcome.
     pub decisions: IntCounterVec,
+    /// Documents read from photos, by what was found (card, MRZ, unknown).
+    pub document_reads: IntCounterVec,
     /// Decision reasons by code.
     pub reasons: IntCounterVec,
     /// Server-side decision time (frames received → decision stored).
@@ -52,6 +54,9 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(decisions.clone()))?;
+        let document_reads =
+            IntCounterVec::new(Opts::new("simkyc_document_reads_total", "Documents read from photos, by what was found"), &["type"])?;
+        registry.register(Box::new(document_reads.clone()))?;
         registry.register(Box::new(reasons.clone()))?;
         let refusals = IntCounterVec::new(
             Opts::new(
@@ -95,6 +100,7 @@ impl Metrics {
             requests,
             latency,
             decisions,
+            document_reads,
             reasons,
             decision_seconds,
             refusals,

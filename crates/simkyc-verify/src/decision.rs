@@ -55,6 +55,9 @@ pub struct MatchContext<'a> {
     /// Similarity at or above which a template of another identity is a possible duplicate:
     /// chosen for the operator's gallery size and target FPIR, never below the strict point.
     pub duplicate_threshold: f32,
+    /// Reasons found when the registration started (e.g. a document scan disagreeing with
+    /// the typed data), carried into the decision.
+    pub document_reasons: &'a [simkyc_workflow::Reason],
 }
 
 /// What the challenge showed, as recorded.
@@ -151,7 +154,7 @@ pub fn decide_capture(capture: &LiveCapture, check: CaptureCheck, ctx: &MatchCon
     let duplicate_threshold = ctx.duplicate_threshold.max(ctx.points.strict);
     let duplicates = if match_score.is_some() { ctx.gallery.resembling(&live, duplicate_threshold, MAX_DUPLICATES) } else { Vec::new() };
     let checks = CheckResults {
-        document: Vec::new(),
+        document: ctx.document_reasons.to_vec(),
         capture: check.reasons,
         match_score,
         duplicates: duplicates.clone(),

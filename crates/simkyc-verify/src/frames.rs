@@ -54,6 +54,7 @@ pub fn verify_frames(
         sim_limit: u32::MAX,
         points: verifier.points,
         duplicate_threshold: verifier.points.strict,
+        document_reasons: &[],
     };
     Ok(FramesOutcome { verification: decide_capture(&capture, check, &ctx), retryable })
 }

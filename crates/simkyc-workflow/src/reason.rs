@@ -105,6 +105,9 @@ reason_codes! {
     DuplicateFace = "duplicate_face",
     /// The document already holds the operator's limit of active SIMs.
     SimLimitReached = "sim_limit_reached",
+    /// What was read from the card's photo disagrees with the data typed or read from the chip:
+    /// a reviewer checks.
+    DocumentDataMismatch = "document_data_mismatch",
 }
 
 impl ReasonCode {

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod console;
+pub mod documents;
 pub mod me;
 pub mod ops;
 pub mod registrations;

@@ -27,8 +27,18 @@ use crate::state::AppState;
 pub struct StartRequest {
     /// The identity document.
     pub document: DocumentInput,
-    /// The document's photo (chip or printed), base64.
-    pub document_photo: String,
+    /// The document's photo (chip or printed), base64. Optional when `document_scan` is given:
+    /// the portrait printed on the card's front is used then.
+    #[serde(default)]
+    pub document_photo: Option<String>,
+    /// Where `document_photo` comes from: `chip` (read from the card's chip), `printed` (a photo
+    /// of the printed portrait) or `upload` (unknown; the default).
+    #[serde(default)]
+    pub document_photo_source: Option<String>,
+    /// Photos of the document itself: read and compared with `document` (a disagreement sends
+    /// the case to review as `document_data_mismatch`).
+    #[serde(default)]
+    pub document_scan: Option<crate::scan::ScanInput>,
 }
 
 /// Body of `POST /v1/registrations/{id}/capture`.
@@ -109,7 +119,27 @@ pub async fn start(
             return Err(e);
         }
     };
-    let photo = image_bytes("document_photo", &req.document_photo, st.config.max_image_bytes)?;
+    let scanned = match &req.document_scan {
+        Some(photos) => Some(super::documents::run_scan(&st, photos).await?),
+        None => None,
+    };
+    let start_reasons: Vec<Reason> = scanned.as_ref().and_then(|s| s.mismatch(&doc, req.document.expiry.as_deref())).into_iter().collect();
+    let (photo, source) = match (&req.document_photo, scanned.as_ref().and_then(super::documents::portrait_jpeg)) {
+        (Some(b64), _) => {
+            let source = req.document_photo_source.as_deref().unwrap_or("upload");
+            if !["chip", "printed", "upload"].contains(&source) {
+                return Err(ApiError::unprocessable("field_invalid", "document_photo_source must be chip, printed or upload"));
+            }
+            (image_bytes("document_photo", b64, st.config.max_image_bytes)?, source.to_string())
+        }
+        (None, Some(portrait)) => (portrait, "printed".to_string()),
+        (None, None) => {
+            return Err(ApiError::unprocessable(
+                "document_photo_missing",
+                "give document_photo, or a document_scan whose front shows the card's portrait",
+            ))
+        }
+    };
     let analysed = st.face.analyse(photo.clone(), Depth::Document).await?.map_err(|e| image_error("document_photo", &e))?;
     let subject = check_document_photo(&analysed, st.config.min_document_eye_px)
         .map_err(|problem| ApiError::unprocessable(problem.code(), problem.to_string()))?;
@@ -154,6 +184,8 @@ pub async fn start(
         doc_photo_enc: st.vault.seal(&photo, &aad("registrations", "doc_photo_enc", &id))?,
         doc_template_enc: st.vault.seal(&template::to_bytes(&subject.embedding), &aad("registrations", "doc_template_enc", &id))?,
         template_model: st.face.template_model(),
+        start_reasons: start_reasons.clone(),
+        document_photo_source: source.clone(),
     };
     let mut w = st.db.write().await?;
     w.create_registration(&new).await?;
@@ -164,6 +196,8 @@ pub async fn start(
             "id": id,
             "state": "created",
             "document": { "type": doc.doc_type, "number_masked": mask(&doc.number), "birth_date": doc.birth_date, "expiry": doc.expiry },
+            "document_photo": { "source": source, "reference": if source == "printed" { "printed" } else { "photo" } },
+            "reasons": start_reasons,
             "capture": requirements,
         })),
     ))
@@ -232,6 +266,7 @@ pub async fn capture(
         sim_limit: operator.sim_limit.max(0) as u32,
         points: st.face.points,
         duplicate_threshold: dup.threshold,
+        document_reasons: &reg.reasons.0,
     };
     let v = decide_capture(&capture, check, &ctx);
     let decision = &v.decision;
