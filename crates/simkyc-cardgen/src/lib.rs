@@ -5,6 +5,7 @@
 //! perspective, blur, glare, low light and JPEG compression. Output stays out of git.
 
 pub mod identity;
+pub mod passport;
 pub mod photo;
 pub mod render;
 

@@ -34,6 +34,36 @@ pub enum Side {
     Unknown,
 }
 
+/// Milliseconds spent in each stage of reading one photo.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct StageTimings {
+    /// Finding the card's outline (and, without one, its text) and rectifying it.
+    pub locate_ms: f64,
+    /// Text detection (twice for an upside-down card).
+    pub detect_ms: f64,
+    /// The orientation vote (and turning the card over).
+    pub orient_ms: f64,
+    /// Recognising every line.
+    pub recognise_ms: f64,
+    /// Parsing the fields, checking them and cropping the portrait.
+    pub parse_ms: f64,
+}
+
+/// How many of the longest lines vote on the card's orientation.
+const ORIENTATION_VOTERS: usize = 5;
+
+/// Whether the rectified card is upside down: most of its longest lines are, by the classifier.
+fn upside_down(reader: &TextReader, card: &RgbImage, boxes: &[crate::db::TextBox]) -> Result<bool, OcrError> {
+    let mut by_length: Vec<&crate::db::TextBox> = boxes.iter().collect();
+    by_length.sort_by(|a, b| dist(b.quad[0], b.quad[1]).total_cmp(&dist(a.quad[0], a.quad[1])));
+    let mut votes = 0;
+    let voters = by_length.len().min(ORIENTATION_VOTERS);
+    for b in by_length.into_iter().take(voters) {
+        votes += usize::from(reader.upside_down(&crate::geometry::crop_quad(card, &b.quad))?);
+    }
+    Ok(voters > 0 && votes * 2 > voters)
+}
+
 /// What was read from one photo of a card.
 #[derive(Debug, Clone, Serialize)]
 pub struct CardReading {
@@ -54,6 +84,8 @@ pub struct CardReading {
     pub inconsistencies: Vec<String>,
     /// Every line read, in rectified-card coordinates.
     pub lines: Vec<TextLine>,
+    /// Time spent in each stage.
+    pub timings: StageTimings,
     /// The printed portrait (front only). A printed portrait is a weaker reference than the
     /// chip photo, and is marked so wherever it is used.
     #[serde(skip)]
@@ -172,6 +204,7 @@ fn card_from_text(reader: &TextReader, img: &RgbImage) -> Result<Option<[Pt; 4]>
 
 /// Reads one photo of a resident ID card (either side).
 pub fn read_card(reader: &TextReader, img: &RgbImage, today: Date) -> Result<CardReading, OcrError> {
+    let mut clock = std::time::Instant::now();
     if img.width() < 64 || img.height() < 40 {
         return Err(OcrError::Image(format!("{}×{} is too small to hold a readable card", img.width(), img.height())));
     }
@@ -183,15 +216,29 @@ pub fn read_card(reader: &TextReader, img: &RgbImage, today: Date) -> Result<Car
     let mut corners = found.unwrap_or([[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]]);
     let full = [0.0, 0.0, 1.0, 1.0];
     let rectified = rectify(img, &corners, full, CARD_W, CARD_H).ok_or_else(|| OcrError::Image("the card outline is degenerate".into()))?;
-    let mut lines = reader.read(&rectified, DetLimit::Max(CARD_W), true)?;
-    // Most lines upside down: the card is; turn it and read again.
-    let turned = !lines.is_empty() && lines.iter().filter(|l| l.rotated).count() * 2 > lines.len();
+    let lap = |clock: &mut std::time::Instant| {
+        let ms = clock.elapsed().as_secs_f64() * 1000.0;
+        *clock = std::time::Instant::now();
+        (ms * 10.0).round() / 10.0
+    };
+    let mut timings = StageTimings { locate_ms: lap(&mut clock), ..StageTimings::default() };
+    let mut boxes = reader.detect(&rectified, DetLimit::Max(CARD_W))?;
+    timings.detect_ms = lap(&mut clock);
+    // The card's orientation from its longest lines (the orientation classifier votes); the
+    // lines of an upright card are then read without classifying each one.
+    let turned = upside_down(reader, &rectified, &boxes)?;
+    let mut card = rectified;
     if turned {
         corners = [corners[2], corners[3], corners[0], corners[1]];
-        let upright =
-            rectify(img, &corners, full, CARD_W, CARD_H).ok_or_else(|| OcrError::Image("the card outline is degenerate".into()))?;
-        lines = reader.read(&upright, DetLimit::Max(CARD_W), true)?;
+        card = rectify(img, &corners, full, CARD_W, CARD_H).ok_or_else(|| OcrError::Image("the card outline is degenerate".into()))?;
+        timings.orient_ms = lap(&mut clock);
+        boxes = reader.detect(&card, DetLimit::Max(CARD_W))?;
+        timings.detect_ms += lap(&mut clock);
+    } else {
+        timings.orient_ms = lap(&mut clock);
     }
+    let lines = boxes.iter().map(|b| reader.read_box(&card, b, false)).collect::<Result<Vec<_>, _>>()?;
+    timings.recognise_ms = lap(&mut clock);
     let today_ = today;
     let side = side_of(&lines);
     let (front, back, portrait) = match side {
@@ -207,5 +254,6 @@ pub fn read_card(reader: &TextReader, img: &RgbImage, today: Date) -> Result<Car
         Side::Unknown => (None, None, None),
     };
     let inconsistencies = front.as_ref().map(|f| cross_check(f, today)).unwrap_or_default();
-    Ok(CardReading { side, card_corners: found.map(|_| corners), turned, front, back, inconsistencies, lines, portrait })
+    timings.parse_ms = lap(&mut clock);
+    Ok(CardReading { side, card_corners: found.map(|_| corners), turned, front, back, inconsistencies, lines, portrait, timings })
 }

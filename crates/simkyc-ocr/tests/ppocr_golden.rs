@@ -108,7 +108,7 @@ fn our_pipeline_reads_what_rapidocr_reads() {
         serde_json::from_str(&std::fs::read_to_string(root().join("tests/golden/ppocr.json")).expect("golden")).expect("json");
     let gen = Generator::new(DEFAULT_FONT, Some(data.clone()), portraits(&data), golden.seed, 2026).expect("generator");
     for runtime in runtimes(&models) {
-        let reader = TextReader::load(&models, &runtime).expect("OCR models");
+        let reader = TextReader::load(&models, &runtime).expect("OCR models").with_reference_padding();
         let (mut lines, mut same_text, mut same_glyphs, mut worst_px) = (0usize, 0usize, 0usize, 0f64);
         for img in &golden.images {
             let sample = gen.sample(img.index).expect("sample");

@@ -178,6 +178,7 @@ struct Tally {
     authority: usize,
     validity: usize,
     front_ms: Vec<f64>,
+    stages: [Vec<f64>; 5],
     back_ms: Vec<f64>,
     failures: Vec<String>,
 }
@@ -221,6 +222,10 @@ fn eval(a: EvalArgs) -> Result<ExitCode> {
         let started = std::time::Instant::now();
         let card = read_card(&reader, &img, today)?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let st = card.timings;
+        for (v, x) in t.stages.iter_mut().zip([st.locate_ms, st.detect_ms, st.orient_ms, st.recognise_ms, st.parse_ms]) {
+            v.push(x);
+        }
         let id = &truth.identity;
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         match truth.side {
@@ -325,6 +330,10 @@ fn eval(a: EvalArgs) -> Result<ExitCode> {
         "validity_exact_pct": pct(t.validity, bk),
         "front_ms_median": median(&mut t.front_ms),
         "back_ms_median": median(&mut t.back_ms),
+        "stage_ms_median": {
+            "locate": median(&mut t.stages[0]), "detect": median(&mut t.stages[1]), "orient": median(&mut t.stages[2]),
+            "recognise": median(&mut t.stages[3]), "parse_and_crop": median(&mut t.stages[4]),
+        },
         "runtime": runtime.name(),
     });
     if a.json {
