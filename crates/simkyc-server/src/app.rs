@@ -162,6 +162,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/metrics"),
     ("GET", "/v1/me"),
     ("POST", "/v1/quality"),
+    ("POST", "/v1/documents/read"),
     ("POST", "/v1/registrations"),
     ("GET", "/v1/registrations/{id}"),
     ("POST", "/v1/registrations/{id}/capture"),

@@ -31,6 +31,7 @@ const MATRIX: &[(&str, &str, Access)] = &[
     ("GET", "/metrics", AnyRole),
     ("GET", "/v1/me", AnyRole),
     ("POST", "/v1/quality", Roles(&["clerk"])),
+    ("POST", "/v1/documents/read", Roles(&["clerk"])),
     ("POST", "/v1/registrations", Roles(&["clerk"])),
     ("GET", "/v1/registrations/{id}", Roles(&["clerk", "reviewer", "auditor", "admin"])),
     ("POST", "/v1/registrations/{id}/capture", Roles(&["clerk"])),

@@ -112,6 +112,7 @@ fn operations(h: &Harness) -> Vec<Operation> {
     let nonce = started.json["capture"]["nonce"].clone();
     let ops = vec![
         Operation { method: "POST", path: "/v1/quality".into(), who: "clerk", body: json!({ "frame": photo }) },
+        Operation { method: "POST", path: "/v1/documents/read".into(), who: "clerk", body: json!({ "front": photo, "back": photo }) },
         Operation {
             method: "POST",
             path: "/v1/registrations".into(),
