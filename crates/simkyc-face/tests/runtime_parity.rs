@@ -46,10 +46,15 @@ fn every_model_gives_the_same_outputs_on_both_runtimes() {
     let mut compared = 0;
     for e in s.manifest.models.iter().filter(|e| e.format == Format::Onnx) {
         let Some(input) = &e.input else { continue };
-        // Variable-size detectors at a 320×256 canvas (a multiple of 32 for YuNet).
-        let (w, h) = if input.width == 0 { (320, 256) } else { (input.width as usize, input.height as usize) };
+        // Variable-size detectors at a 320×256 canvas (a multiple of 32 for YuNet and PP-OCR's
+        // text detector); the text recogniser (fixed height, free width) at 320 wide.
+        let (w, h) = match (input.width, input.height) {
+            (0, 0) => (320, 256),
+            (0, h) => (320, h as usize),
+            (w, h) => (w as usize, h as usize),
+        };
         let free = match e.output {
-            OutputSpec::Yunet { .. } => FreeDims::All,
+            OutputSpec::Yunet { .. } | OutputSpec::TextMap { .. } | OutputSpec::Ctc { .. } => FreeDims::All,
             OutputSpec::Embedding { .. } => FreeDims::Batch,
             _ => FreeDims::None,
         };
