@@ -136,6 +136,19 @@ fn console_end_to_end_in_headless_chromium() {
     // A real deployment's mode: frame quality and passive liveness.
     let m = h.call("PUT", "/v1/admin/settings", "admin", Some(serde_json::json!({ "capture_mode": "passive" })));
     assert_eq!(m.status, 200);
+    // A synthetic card front (clear light) for the scan step.
+    let card_font = simkyc_cardgen::DEFAULT_FONT;
+    assert!(Path::new(card_font).is_file(), "{card_font} missing (Debian fonts-wqy-zenhei)");
+    let gen =
+        simkyc_cardgen::Generator::new(card_font, Some(h.data.clone()), vec!["casia-dev/images/c201/c201_0001.jpg".into()], 20261203, 2026)
+            .expect("card generator");
+    let card = (0..40)
+        .step_by(2)
+        .map(|i| gen.sample(i).expect("card"))
+        .find(|c| c.truth.distortions.light > 0.8 && c.truth.distortions.glare == 0.0 && c.truth.distortions.blur_sigma == 0.0)
+        .expect("a clear card photo");
+    let card_front = work.path().join("card-front.jpg");
+    std::fs::write(&card_front, &card.jpeg).unwrap();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/console-e2e");
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new(node)
@@ -149,6 +162,9 @@ fn console_end_to_end_in_headless_chromium() {
         .env("DOC_PHOTO_LFW", h.data.join("lfw-dev/images/Hu_Jintao/Hu_Jintao_0002.jpg"))
         .env("DOC_PHOTO_CLIP", &doc_clip)
         .env("FAKE_CAMERA", &y4m)
+        .env("CARD_FRONT", &card_front)
+        .env("CARD_NUMBER", &card.truth.identity.id_number)
+        .env("CARD_NAME", &card.truth.identity.name)
         .env("SHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .output()

@@ -120,8 +120,22 @@ if (first !== 'approved') assert.ok(await page.locator('#result-reasons li').cou
 await shot(page, '05-result-lfw-document');
 log('registration with an lfw-dev document photo: decision', first, await page.locator('#result-reasons').textContent());
 
-// 4. A registration whose document photo is a frame of the same clip: the same person.
+// 3b. Scanning a (synthetic) card fills the form for the clerk to confirm and takes its printed portrait.
 await page.getByRole('button', { name: '新登记' }).click();
+await page.locator('#scan-front').setInputFiles(env('CARD_FRONT'));
+await page.getByRole('button', { name: '识别证件' }).click();
+await page.locator('#scan-result.ok').waitFor({ timeout: 60000 });
+assert.equal(await page.locator('#doc-number').inputValue(), env('CARD_NUMBER'), 'the number is filled from the card');
+assert.equal(await page.locator('#doc-name').inputValue(), env('CARD_NAME'), 'the name is filled from the card');
+await page.locator('#doc-number-check').filter({ hasText: '号码有效' }).waitFor();
+await page.locator('#doc-photo-preview:not([hidden])').waitFor();
+await shot(page, '03b-card-scanned');
+log('card scan filled the form:', await page.locator('#scan-result').textContent());
+// Start afresh for the next registration (the scan would otherwise go with it).
+await page.reload();
+await page.locator('#page-register').waitFor();
+
+// 4. A registration whose document photo is a frame of the same clip: the same person.
 const n2 = residentId('11010519900101001');
 await number.fill(n2);
 await page.getByLabel('姓名（与证件一致）').fill('李四');
