@@ -9,7 +9,7 @@ pub mod passport;
 pub mod photo;
 pub mod render;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 use rand::{Rng, SeedableRng};
@@ -143,4 +143,26 @@ impl Generator {
             .map_err(|e| GenError::Encode(e.to_string()))?;
         Ok(Sample { jpeg, truth: Truth { index, side, identity, portrait_source, card_corners: corners, distortions: d } })
     }
+}
+
+/// The portrait sources: the first casia-dev image of each identity (ID-photo-like East-Asian
+/// faces), as paths relative to the data directory, sorted; empty when the data is absent.
+pub fn casia_portraits(data: &Path) -> Vec<String> {
+    let root = data.join("casia-dev/images");
+    let mut out = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(&root) else { return out };
+    for d in dirs.flatten() {
+        // One image per identity keeps the portraits varied.
+        if let Ok(files) = std::fs::read_dir(d.path()) {
+            let mut names: Vec<PathBuf> = files.flatten().map(|f| f.path()).filter(|p| p.extension().is_some_and(|e| e == "jpg")).collect();
+            names.sort();
+            if let Some(first) = names.first() {
+                if let Ok(rel) = first.strip_prefix(data) {
+                    out.push(rel.to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
 }

@@ -5,7 +5,8 @@
 use image::{Rgb, RgbImage};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use simkyc_ocr::geometry::{sample_replicate, Homography, Pt};
+use simkyc_face::image_ops::sample_bilinear;
+use simkyc_ocr::geometry::{Homography, Pt};
 
 /// The distortions applied to one photo (recorded with the truth).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -87,7 +88,7 @@ pub fn place(card: &RgbImage, w: u32, h: u32, d: &Distortions, rng: &mut impl Rn
             if q[0] < 0.0 || q[1] < 0.0 || q[0] >= cw || q[1] >= ch || outside_round_corner(q, cw, ch, radius) {
                 continue;
             }
-            let v = sample_replicate(card, q[0] - 0.5, q[1] - 0.5);
+            let v = sample_bilinear(card, q[0] - 0.5, q[1] - 0.5);
             p.0 = v.map(|c| c.round() as u8);
         }
     }

@@ -5,7 +5,7 @@
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
 use rand::Rng;
-use simkyc_ocr::geometry::sample_replicate;
+use simkyc_face::image_ops::sample_bilinear;
 
 use crate::identity::Identity;
 
@@ -153,7 +153,7 @@ fn paste_portrait(img: &mut RgbImage, portrait: &RgbImage) {
         for x in 0..bw {
             let (u, v) = ((x as f64 - ox) / s, (y as f64 - oy) / s);
             let backdrop = [236.0, 239.0, 242.0];
-            let px = if u >= 0.0 && v >= 0.0 && u < pw && v < ph { sample_replicate(portrait, u, v) } else { backdrop };
+            let px = if u >= 0.0 && v >= 0.0 && u < pw && v < ph { sample_bilinear(portrait, u, v) } else { backdrop };
             let p = img.get_pixel_mut(x0 + x, y0 + y);
             for (c, s) in p.0.iter_mut().zip(px) {
                 *c = (s * 0.9 + *c as f32 * 0.1).round() as u8;

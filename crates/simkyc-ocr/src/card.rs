@@ -92,11 +92,23 @@ pub struct CardReading {
     pub portrait: Option<RgbImage>,
 }
 
+impl CardReading {
+    /// The reading as JSON, with every line read only when `with_lines` (the lines are for
+    /// debugging; callers show the fields).
+    pub fn to_json(&self, with_lines: bool) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let (false, Some(o)) = (with_lines, v.as_object_mut()) {
+            o.remove("lines");
+        }
+        v
+    }
+}
+
 fn rectify(img: &RgbImage, corners: &[Pt; 4], zone: [f64; 4], w: u32, h: u32) -> Option<RgbImage> {
     let (cw, ch) = (CARD_W as f64, CARD_H as f64);
     let card_pts = [[0.0, 0.0], [cw, 0.0], [cw, ch], [0.0, ch]];
     let card_to_photo = Homography::from_points(&card_pts, corners)?;
-    let [x0, y0, x1, y1] = zone.map(|v| v);
+    let [x0, y0, x1, y1] = zone;
     let (zx0, zy0, zx1, zy1) = (x0 * cw, y0 * ch, x1 * cw, y1 * ch);
     let out_pts = [[0.0, 0.0], [w as f64, 0.0], [w as f64, h as f64], [0.0, h as f64]];
     let zone_pts = [[zx0, zy0], [zx1, zy0], [zx1, zy1], [zx0, zy1]];
@@ -151,25 +163,12 @@ fn side_of(lines: &[TextLine]) -> Side {
 }
 
 fn cross_check(f: &FrontFields, today: Date) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(n) = f.id_number.as_ref().filter(|n| n.valid) else { return out };
-    let Ok(id) = cn_id::validate(&n.value, today) else { return out };
-    if let Some(b) = &f.birth_date {
-        if b.value != id.birth_date.to_string() {
-            out.push(format!("birth_date: printed {} but the number encodes {}", b.value, id.birth_date));
-        }
-    }
-    if let Some(s) = &f.sex {
-        let encoded = match id.sex {
-            cn_id::Sex::Male => "男",
-            cn_id::Sex::Female => "女",
-            cn_id::Sex::Unspecified => "",
-        };
-        if s.value != encoded {
-            out.push(format!("sex: printed {} but the number encodes {encoded}", s.value));
-        }
-    }
-    out
+    let Some(n) = f.id_number.as_ref().filter(|n| n.valid) else { return Vec::new() };
+    let Ok(id) = cn_id::validate(&n.value, today) else { return Vec::new() };
+    f.disagreements_with(&id)
+        .into_iter()
+        .map(|(field, printed, encoded)| format!("{field}: printed {printed} but the number encodes {encoded}"))
+        .collect()
 }
 
 /// Share of the card's width and height its printed text spans on the public layout (front:
@@ -239,11 +238,10 @@ pub fn read_card(reader: &TextReader, img: &RgbImage, today: Date) -> Result<Car
     }
     let lines = boxes.iter().map(|b| reader.read_box(&card, b, false)).collect::<Result<Vec<_>, _>>()?;
     timings.recognise_ms = lap(&mut clock);
-    let today_ = today;
     let side = side_of(&lines);
     let (front, back, portrait) = match side {
         Side::Front => {
-            let f = parse_front(&lines, CARD_W as f64, CARD_H as f64, today_);
+            let f = parse_front(&lines, CARD_W as f64, CARD_H as f64, today);
             let p = rectify(img, &corners, PORTRAIT_ZONE, PORTRAIT_SIZE.0, PORTRAIT_SIZE.1).map(|mut p| {
                 stretch_levels(&mut p);
                 p

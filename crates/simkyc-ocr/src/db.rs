@@ -3,7 +3,7 @@
 //! rectangle, keep it when the map's mean inside is high enough, grow it back ("unclip") and
 //! scale it to the image.
 
-use crate::geometry::{convex_hull, min_area_rect, order_quad, Pt, RotatedRect};
+use crate::geometry::{convex_hull, min_area_rect, order_quad, region_boundaries, Pt, RotatedRect};
 
 /// The DB parameters (RapidOCR's defaults: 0.3, 0.5, 1.6).
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +48,7 @@ pub fn boxes_from_map(map: &[f32], w: usize, h: usize, dest_w: usize, dest_h: us
             mask[y * w + x] = at(x, y) || (x > 0 && at(x - 1, y)) || (y > 0 && at(x, y - 1)) || (x > 0 && y > 0 && at(x - 1, y - 1));
         }
     }
-    let regions = boundaries(&mask, w, h);
+    let regions = region_boundaries(&mask, w, h);
     let mut out = Vec::new();
     for boundary in regions.into_iter().take(p.max_candidates) {
         let hull = convex_hull(&boundary);
@@ -84,51 +84,6 @@ pub fn boxes_from_map(map: &[f32], w: usize, h: usize, dest_w: usize, dest_h: us
             (bw.trunc() > 3.0 && bh.trunc() > 3.0).then_some(TextBox { quad: q, score: b.score })
         })
         .collect()
-}
-
-/// The boundary pixels (as points) of each 8-connected region of the mask, in raster order of
-/// the regions' first pixels.
-fn boundaries(mask: &[bool], w: usize, h: usize) -> Vec<Vec<Pt>> {
-    let mut label = vec![u32::MAX; w * h];
-    let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..w * h {
-        if !mask[start] || label[start] != u32::MAX {
-            continue;
-        }
-        let id = out.len() as u32;
-        let mut pts = Vec::new();
-        label[start] = id;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
-            let (x, y) = ((i % w) as isize, (i / w) as isize);
-            let mut edge = false;
-            for dy in -1..=1isize {
-                for dx in -1..=1isize {
-                    if dx == 0 && dy == 0 {
-                        continue;
-                    }
-                    let (nx, ny) = (x + dx, y + dy);
-                    if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
-                        edge = true;
-                        continue;
-                    }
-                    let j = ny as usize * w + nx as usize;
-                    if !mask[j] {
-                        edge = true;
-                    } else if label[j] == u32::MAX {
-                        label[j] = id;
-                        stack.push(j);
-                    }
-                }
-            }
-            if edge {
-                pts.push([x as f64, y as f64]);
-            }
-        }
-        out.push(pts);
-    }
-    out
 }
 
 /// Mean of the map over the pixels inside a quadrilateral (PP-OCR's "fast" box score).

@@ -50,6 +50,26 @@ pub struct FrontFields {
     pub id_number: Option<NumberField>,
 }
 
+impl FrontFields {
+    /// Where the printed birth date or sex disagrees with what `id` encodes: (field, printed,
+    /// encoded) for each. Fields not read are not compared.
+    pub fn disagreements_with(&self, id: &cn_id::ResidentId) -> Vec<(&'static str, String, String)> {
+        let mut out = Vec::new();
+        if let Some(b) = self.birth_date.as_ref().filter(|b| b.value != id.birth_date.to_string()) {
+            out.push(("birth_date", b.value.clone(), id.birth_date.to_string()));
+        }
+        let encoded = match id.sex {
+            cn_id::Sex::Male => "男",
+            cn_id::Sex::Female => "女",
+            cn_id::Sex::Unspecified => "",
+        };
+        if let Some(s) = self.sex.as_ref().filter(|s| s.value != encoded) {
+            out.push(("sex", s.value.clone(), encoded.to_string()));
+        }
+        out
+    }
+}
+
 /// Fields of the back of a resident ID card.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct BackFields {

@@ -3,6 +3,7 @@
 
 use image::RgbImage;
 use nalgebra::{SMatrix, SVector};
+use simkyc_face::image_ops::sample_bilinear;
 
 /// A point (x, y) in pixels.
 pub type Pt = [f64; 2];
@@ -180,21 +181,49 @@ impl Homography {
     }
 }
 
-/// Samples the image at (x, y) bilinearly, clamping to the border (replicate).
-pub fn sample_replicate(img: &RgbImage, x: f64, y: f64) -> [f32; 3] {
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    let x = x.clamp(0.0, (w - 1) as f64);
-    let y = y.clamp(0.0, (h - 1) as f64);
-    let (x0, y0) = (x.floor() as i64, y.floor() as i64);
-    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-    let (fx, fy) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
-    let px = |xx: i64, yy: i64| img.get_pixel(xx as u32, yy as u32).0;
-    let (a, b, c, d) = (px(x0, y0), px(x1, y0), px(x0, y1), px(x1, y1));
-    std::array::from_fn(|k| {
-        let top = a[k] as f32 * (1.0 - fx) + b[k] as f32 * fx;
-        let bot = c[k] as f32 * (1.0 - fx) + d[k] as f32 * fx;
-        top * (1.0 - fy) + bot * fy
-    })
+/// The boundary pixels (as points) of each 8-connected region of a `w`×`h` mask, in raster
+/// order of the regions' first pixels. Their convex hull and bounding box are the region's.
+pub fn region_boundaries(mask: &[bool], w: usize, h: usize) -> Vec<Vec<Pt>> {
+    let mut label = vec![u32::MAX; w * h];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if !mask[start] || label[start] != u32::MAX {
+            continue;
+        }
+        let id = out.len() as u32;
+        let mut pts = Vec::new();
+        label[start] = id;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            let (x, y) = ((i % w) as isize, (i / w) as isize);
+            let mut edge = false;
+            for dy in -1..=1isize {
+                for dx in -1..=1isize {
+                    if dx == 0 && dy == 0 {
+                        continue;
+                    }
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
+                        edge = true;
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if !mask[j] {
+                        edge = true;
+                    } else if label[j] == u32::MAX {
+                        label[j] = id;
+                        stack.push(j);
+                    }
+                }
+            }
+            if edge {
+                pts.push([x as f64, y as f64]);
+            }
+        }
+        out.push(pts);
+    }
+    out
 }
 
 /// Warps `img` into a `w`×`h` image where output pixel (x, y) shows the source point
@@ -203,7 +232,7 @@ pub fn warp(img: &RgbImage, to_source: &Homography, w: u32, h: u32) -> RgbImage 
     let mut out = RgbImage::new(w.max(1), h.max(1));
     for (x, y, p) in out.enumerate_pixels_mut() {
         let s = to_source.apply([x as f64, y as f64]);
-        let v = sample_replicate(img, s[0], s[1]);
+        let v = sample_bilinear(img, s[0], s[1]);
         p.0 = v.map(|c| c.round().clamp(0.0, 255.0) as u8);
     }
     out

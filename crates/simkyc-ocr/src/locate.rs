@@ -5,7 +5,7 @@
 
 use image::RgbImage;
 
-use crate::geometry::{convex_hull, dist, Pt};
+use crate::geometry::{convex_hull, dist, region_boundaries, Pt};
 
 /// Long side of the image the search runs on.
 const WORK_SIDE: u32 = 480;
@@ -88,7 +88,7 @@ pub fn locate_card(img: &RgbImage) -> Option<[Pt; 4]> {
     for t in [high, high / 2.0, high / 4.0] {
         let t = t.max(3.0);
         let edges: Vec<bool> = mag.iter().map(|&v| v > t).collect();
-        for region in regions(&edges, sw, sh) {
+        for region in region_boundaries(&edges, sw, sh) {
             let Some((quad, area)) = candidate(&region, sw, sh) else { continue };
             let support = edge_support(&quad, &edges, sw, sh);
             if support < MIN_SUPPORT {
@@ -131,36 +131,6 @@ fn sobel(v: &[f32], w: usize, h: usize) -> Vec<f32> {
             let gy = p(-1, 1) + 2.0 * p(0, 1) + p(1, 1) - p(-1, -1) - 2.0 * p(0, -1) - p(1, -1);
             out[y * w + x] = (gx * gx + gy * gy).sqrt() / 4.0;
         }
-    }
-    out
-}
-
-/// The pixels (as points) of each 8-connected region.
-fn regions(mask: &[bool], w: usize, h: usize) -> Vec<Vec<Pt>> {
-    let mut seen = vec![false; mask.len()];
-    let mut out = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..mask.len() {
-        if !mask[start] || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
-        let mut pts = Vec::new();
-        while let Some(i) = stack.pop() {
-            let (x, y) = (i % w, i / w);
-            pts.push([x as f64, y as f64]);
-            for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
-                for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
-                    let j = ny * w + nx;
-                    if mask[j] && !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
-                }
-            }
-        }
-        out.push(pts);
     }
     out
 }

@@ -58,24 +58,6 @@ fn setup() -> Option<(PathBuf, PathBuf)> {
     Some((data, models))
 }
 
-/// The portraits `simkyc cards generate` uses: one casia-dev image per identity.
-fn portraits(data: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for d in std::fs::read_dir(data.join("casia-dev/images")).expect("casia-dev").flatten() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(d.path())
-            .expect("identity")
-            .flatten()
-            .map(|f| f.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
-            .collect();
-        files.sort();
-        if let Some(f) = files.first() {
-            out.push(f.strip_prefix(data).expect("relative").to_string_lossy().into_owned());
-        }
-    }
-    out
-}
-
 /// RapidOCR 1.4.4 with `limit_type: max` does not use its `limit_side_len` as given: it picks
 /// 960, 1500 or 2000 by the image's longer side (`TextDetector.get_preprocess`).
 fn rapidocr_max_limit(max_side: u32) -> u32 {
@@ -106,7 +88,8 @@ fn our_pipeline_reads_what_rapidocr_reads() {
     let Some((data, models)) = setup() else { return };
     let golden: Golden =
         serde_json::from_str(&std::fs::read_to_string(root().join("tests/golden/ppocr.json")).expect("golden")).expect("json");
-    let gen = Generator::new(DEFAULT_FONT, Some(data.clone()), portraits(&data), golden.seed, 2026).expect("generator");
+    let gen =
+        Generator::new(DEFAULT_FONT, Some(data.clone()), simkyc_cardgen::casia_portraits(&data), golden.seed, 2026).expect("generator");
     for runtime in runtimes(&models) {
         let reader = TextReader::load(&models, &runtime).expect("OCR models").with_reference_padding();
         let (mut lines, mut same_text, mut same_glyphs, mut worst_px) = (0usize, 0usize, 0usize, 0f64);

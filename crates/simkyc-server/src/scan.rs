@@ -62,17 +62,18 @@ pub fn scan(reader: &TextReader, limits: &DecodeLimits, front: &[u8], back: Opti
 }
 
 impl Scan {
+    /// The back's validity end in the form a registration takes it (`YYYY-MM-DD` or
+    /// `long_term` for 长期), when the back was read.
+    fn expiry_read(&self) -> Option<String> {
+        let v = self.back.as_ref()?.back.as_ref()?.valid_until.as_ref()?;
+        Some(if v.value == "长期" { "long_term".to_string() } else { v.value.clone() })
+    }
+
     /// The form fields this reading fills (`document` of a registration start), for the clerk
     /// to confirm; None when nothing usable was read.
     pub fn prefill(&self) -> Option<Value> {
         if let Some(f) = self.card.as_ref().and_then(|c| c.front.as_ref()) {
-            let expiry = self.back.as_ref().and_then(|b| b.back.as_ref()).and_then(|b| b.valid_until.as_ref()).map(|v| {
-                if v.value == "长期" {
-                    "long_term".to_string()
-                } else {
-                    v.value.clone()
-                }
-            });
+            let expiry = self.expiry_read();
             return Some(json!({
                 "type": DocumentType::CnResidentId.as_str(),
                 "number": f.id_number.as_ref().map(|n| &n.value),
@@ -96,13 +97,7 @@ impl Scan {
 
     /// The reading as the API returns it (the portrait is added by the caller).
     pub fn to_json(&self) -> Value {
-        let strip = |c: &CardReading| {
-            let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
-            if let Some(o) = v.as_object_mut() {
-                o.remove("lines");
-            }
-            v
-        };
+        let strip = |c: &CardReading| c.to_json(false);
         let kind = match (&self.card, &self.mrz) {
             (Some(_), _) => "cn_resident_id_card",
             (None, Some(_)) => "mrz",
@@ -138,18 +133,11 @@ impl Scan {
                 }
                 // Printed birth date and sex must agree with the number typed.
                 if let Ok(id) = cn_id::validate(&doc.number, Date::today_utc()) {
-                    if f.birth_date.as_ref().is_some_and(|b| b.value != id.birth_date.to_string()) {
-                        fields.push("birth date");
-                    }
-                    let encoded = if id.sex == cn_id::Sex::Male { "男" } else { "女" };
-                    if f.sex.as_ref().is_some_and(|s| s.value != encoded) {
-                        fields.push("sex");
+                    for (field, _, _) in f.disagreements_with(&id) {
+                        fields.push(if field == "birth_date" { "birth date" } else { field });
                     }
                 }
-                if let (Some(typed), Some(read)) =
-                    (typed_expiry, self.back.as_ref().and_then(|b| b.back.as_ref()).and_then(|b| b.valid_until.as_ref()))
-                {
-                    let read = if read.value == "长期" { "long_term" } else { read.value.as_str() };
+                if let (Some(typed), Some(read)) = (typed_expiry, self.expiry_read()) {
                     if typed != read {
                         fields.push("expiry");
                     }

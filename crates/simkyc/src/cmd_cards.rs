@@ -2,7 +2,7 @@
 //! and the per-field accuracy of `document` on them (`eval`). No real ID card exists in the
 //! development data and none may be collected; the generated photos stay out of git.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -75,28 +75,6 @@ pub fn run(cmd: CardsCmd) -> Result<ExitCode> {
     }
 }
 
-/// The portrait sources: casia-dev images (ID-photo-like East-Asian faces), as paths relative
-/// to the data directory; empty when the data is absent.
-pub fn portrait_sources(data: &Path) -> Vec<String> {
-    let root = data.join("casia-dev/images");
-    let mut out = Vec::new();
-    let Ok(dirs) = std::fs::read_dir(&root) else { return out };
-    for d in dirs.flatten() {
-        // One image per identity keeps the portraits varied.
-        if let Ok(files) = std::fs::read_dir(d.path()) {
-            let mut names: Vec<PathBuf> = files.flatten().map(|f| f.path()).filter(|p| p.extension().is_some_and(|e| e == "jpg")).collect();
-            names.sort();
-            if let Some(first) = names.first() {
-                if let Ok(rel) = first.strip_prefix(data) {
-                    out.push(rel.to_string_lossy().into_owned());
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn bar(n: u64, what: &str) -> ProgressBar {
     let b = ProgressBar::new(n);
     b.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
@@ -105,7 +83,7 @@ fn bar(n: u64, what: &str) -> ProgressBar {
 }
 
 fn generate(a: GenerateArgs) -> Result<ExitCode> {
-    let faces = portrait_sources(&a.data);
+    let faces = simkyc_cardgen::casia_portraits(&a.data);
     if faces.is_empty() {
         eprintln!("note: no casia-dev images under {}: portraits are plain silhouettes", a.data.display());
     }
@@ -191,12 +169,9 @@ fn pct(n: usize, d: usize) -> f64 {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// The median of a sample (0 for an empty one).
+fn med(v: &[f64]) -> f64 {
+    simkyc_face::stats::median(v.to_vec()).unwrap_or(0.0)
 }
 
 fn eval(a: EvalArgs) -> Result<ExitCode> {
@@ -328,11 +303,11 @@ fn eval(a: EvalArgs) -> Result<ExitCode> {
         "portrait_with_face_pct": pct(t.portrait_face, fr),
         "authority_exact_pct": pct(t.authority, bk),
         "validity_exact_pct": pct(t.validity, bk),
-        "front_ms_median": median(&mut t.front_ms),
-        "back_ms_median": median(&mut t.back_ms),
+        "front_ms_median": med(&t.front_ms),
+        "back_ms_median": med(&t.back_ms),
         "stage_ms_median": {
-            "locate": median(&mut t.stages[0]), "detect": median(&mut t.stages[1]), "orient": median(&mut t.stages[2]),
-            "recognise": median(&mut t.stages[3]), "parse_and_crop": median(&mut t.stages[4]),
+            "locate": med(&t.stages[0]), "detect": med(&t.stages[1]), "orient": med(&t.stages[2]),
+            "recognise": med(&t.stages[3]), "parse_and_crop": med(&t.stages[4]),
         },
         "runtime": runtime.name(),
     });

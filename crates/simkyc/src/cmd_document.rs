@@ -121,13 +121,8 @@ fn read_photos(a: &DocumentArgs, image: &PathBuf, today: Date) -> Result<ExitCod
 }
 
 fn card_json(card: &simkyc_ocr::CardReading, with_lines: bool) -> Value {
-    let mut v = serde_json::to_value(card).unwrap_or_else(|_| json!({}));
+    let mut v = card.to_json(with_lines);
     v["type"] = json!("cn_resident_id_card");
-    if !with_lines {
-        if let Some(o) = v.as_object_mut() {
-            o.remove("lines");
-        }
-    }
     if card.portrait.is_some() {
         // A printed portrait is a weaker reference than the chip photo.
         v["portrait"] = json!({"found": true, "reference": "printed"});
