@@ -9,7 +9,8 @@ over the groups at the common FMR-1e-3 point; that point is fitted on the first 
 figures are on the second half (LFW: DevTest).
 
     simkyc calibrate --cache /tmp/emb-sface.json ...          # default engine
-    simkyc calibrate --cache /tmp/emb-dlib.json --detector dlib-mmod --embedder dlib-resnet-v1 ...
+    simkyc calibrate --cache /tmp/emb-dlib.json --embedder dlib-resnet-v1 --no-adaptation ...   # on YuNet's points
+    simkyc eval --pairs .../pairsDevTest.txt --cache /tmp/emb-sface.json (and emb-dlib.json)    # adds DevTest's images
     python3 tools/experiments/score_fusion.py --sface /tmp/emb-sface.json --dlib /tmp/emb-dlib.json
 
 dlib's cached embeddings are raw (the adaptation was fitted on some of these identities, so it is

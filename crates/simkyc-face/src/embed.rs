@@ -122,22 +122,78 @@ impl Embedder {
     }
 }
 
-/// Fuses several unit embeddings of one person into one template, weighted (e.g. by capture quality).
-pub fn fuse(embeddings: &[(Vec<f32>, f32)]) -> Option<Vec<f32>> {
+/// The template of several embeddings of one person: their weighted mean (weights e.g. by
+/// capture quality) of the unit embeddings, deliberately **not** scaled back to unit length. Its
+/// dot product with a unit embedding is the weighted mean of that embedding's cosines to the
+/// frames, the scale the thresholds were calibrated on. Re-normalising would inflate every score
+/// by 1/‖mean‖ (5–14 % for two to eight webcam frames of one session) and with it the
+/// false-match rate (1.2–2× the target for two to four photos; docs/accuracy.md).
+pub fn mean_template(embeddings: &[(Vec<f32>, f32)]) -> Option<Vec<f32>> {
     let dim = embeddings.first()?.0.len();
     let mut acc = vec![0f32; dim];
     let mut total = 0f32;
     for (e, w) in embeddings {
-        // `> 0.0` is false for NaN weights too, which are skipped with the rest.
-        if e.len() != dim || w.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        let n = e.iter().map(|x| x * x).sum::<f32>().sqrt();
+        // `> 0.0` is false for NaN weights and norms too, which are skipped with the rest.
+        if e.len() != dim || w.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || n.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
-        acc.iter_mut().zip(e).for_each(|(a, x)| *a += w * x);
+        acc.iter_mut().zip(e).for_each(|(a, x)| *a += w * x / n);
         total += w;
     }
-    if total <= 0.0 {
+    if total <= 0.0 || !total.is_finite() {
         return None;
     }
-    l2_normalize(&mut acc);
-    Some(acc)
+    acc.iter_mut().for_each(|a| *a /= total);
+    acc.iter().all(|a| a.is_finite()).then_some(acc)
+}
+
+/// Similarity of one embedding to a template: the cosine when the template is one embedding,
+/// and for a [`mean_template`] the mean of the embedding's cosines to the frames it was made
+/// from. A template longer than unit length is read as an unnormalised embedding.
+pub fn template_similarity(embedding: &[f32], template: &[f32]) -> f32 {
+    let dot: f32 = embedding.iter().zip(template).map(|(x, y)| x * y).sum();
+    let ne = embedding.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nt = template.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if ne == 0.0 || nt == 0.0 {
+        0.0
+    } else {
+        dot / (ne * nt.max(1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let mut v = v.to_vec();
+        l2_normalize(&mut v);
+        v
+    }
+
+    #[test]
+    fn a_mean_template_scores_the_mean_of_the_frames_cosines() {
+        let frames = [unit(&[1.0, 0.2, 0.0]), unit(&[0.6, 0.8, 0.1]), unit(&[0.9, -0.3, 0.4])];
+        let probe = unit(&[0.7, 0.1, 0.7]);
+        let t = mean_template(&frames.iter().map(|f| (f.clone(), 1.0)).collect::<Vec<_>>()).unwrap();
+        let mean = frames.iter().map(|f| cosine(&probe, f)).sum::<f32>() / 3.0;
+        assert!((template_similarity(&probe, &t) - mean).abs() < 1e-6);
+        // Re-normalising would have inflated it.
+        assert!(cosine(&probe, &t) > mean + 0.01);
+        // Weights weigh the cosines; frames need not arrive normalised.
+        let w = mean_template(&[(vec![2.0, 0.0, 0.0], 3.0), (vec![0.0, 5.0, 0.0], 1.0)]).unwrap();
+        assert!((template_similarity(&[1.0, 0.0, 0.0], &w) - 0.75).abs() < 1e-6);
+        // One embedding is its own template; a long vector is read as an embedding.
+        assert!((template_similarity(&probe, &frames[0]) - cosine(&probe, &frames[0])).abs() < 1e-6);
+        assert!((template_similarity(&probe, &[3.0, 0.6, 0.0]) - cosine(&probe, &frames[0])).abs() < 1e-6);
+    }
+
+    #[test]
+    fn unusable_frames_are_skipped() {
+        assert_eq!(mean_template(&[]), None);
+        assert_eq!(mean_template(&[(vec![1.0, 0.0], 0.0), (vec![0.0, 0.0], 1.0), (vec![1.0, 0.0], f32::NAN)]), None);
+        assert_eq!(mean_template(&[(vec![1.0, 0.0], 1.0), (vec![1.0], 1.0)]), Some(vec![1.0, 0.0]));
+        assert_eq!(template_similarity(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+    }
 }

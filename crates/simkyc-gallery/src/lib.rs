@@ -1,5 +1,5 @@
 //! The in-memory 1:N gallery of one operator and one template model: every enrolled template
-//! decrypted once, normalised and held compactly ([`Precision`]), searched by an exact scan.
+//! decrypted once, on the single-image score scale and held compactly ([`Precision`]), searched by an exact scan.
 //!
 //! It only ever answers "which *other* identities' templates does this capture resemble at or
 //! above a threshold": the search takes the capture's own frames and leaves out the capture's
@@ -54,12 +54,25 @@ pub struct Gallery {
     scales: Vec<f32>,
 }
 
+/// A frame's embedding scaled to unit length.
 fn normalised(t: &[f32]) -> Result<Vec<f32>, GalleryError> {
     let norm = t.iter().map(|x| x * x).sum::<f32>().sqrt();
     if !norm.is_finite() || norm == 0.0 {
         return Err(GalleryError::NotFinite);
     }
     Ok(t.iter().map(|x| x / norm).collect())
+}
+
+/// A template on the score scale: an embedding longer than unit length is scaled to unit; a
+/// shorter one is a live capture's mean template (`simkyc_face::embed::mean_template`) and is
+/// kept as it is, so its dot product with a frame stays the mean of the frames' cosines.
+fn on_score_scale(t: &[f32]) -> Result<Vec<f32>, GalleryError> {
+    let norm = t.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if !norm.is_finite() || norm == 0.0 {
+        return Err(GalleryError::NotFinite);
+    }
+    let div = norm.max(1.0);
+    Ok(t.iter().map(|x| x / div).collect())
 }
 
 impl Gallery {
@@ -125,7 +138,7 @@ impl Gallery {
         if template.len() != self.dim {
             return Err(GalleryError::Dimension { got: template.len(), want: self.dim });
         }
-        let t = normalised(template)?;
+        let t = on_score_scale(template)?;
         self.remove(registration_id);
         match self.precision {
             Precision::F32 => self.f32s.extend_from_slice(&t),
@@ -166,7 +179,9 @@ impl Gallery {
     /// mean similarity at or above `threshold`, strongest first, at most `limit`.
     ///
     /// The mean of the frames' cosines to a template is the dot product of the mean of the
-    /// normalised frames with the normalised template, so one scan serves any number of frames.
+    /// normalised frames with the template (a unit embedding, or a live capture's mean
+    /// template, whose dot product is already the mean over its own frames), so one scan
+    /// serves any number of frames.
     pub fn search(&self, frames: &[&[f32]], own_document: &str, threshold: f32, limit: usize) -> Vec<Hit> {
         let Some(q) = self.query(frames) else { return Vec::new() };
         let mut raw = Vec::new();
@@ -363,6 +378,24 @@ mod tests {
             }
             assert_eq!(g.top(&[&template(1, 64)], "x", 0).len(), 0);
             assert_eq!(g.top(&[&template(1, 64)], "x", usize::MAX).len(), g.len());
+        }
+    }
+
+    #[test]
+    fn a_mean_template_keeps_the_single_image_scale() {
+        // A live template stored as the mean of three frames: a probe's score against it is the
+        // mean of its cosines to the frames, at every precision (never inflated by 1/‖mean‖).
+        let frames: Vec<Vec<f32>> = (0..3u64).map(|i| normalised(&template(40 + i, 128)).unwrap()).collect();
+        let mean: Vec<f32> = (0..128).map(|d| frames.iter().map(|f| f[d]).sum::<f32>() / 3.0).collect();
+        assert!(mean.iter().map(|x| x * x).sum::<f32>().sqrt() < 0.99);
+        let probe = template(41, 128);
+        let want = frames.iter().map(|f| cosine(&probe, f)).sum::<f32>() / 3.0;
+        for (p, tol) in [(Precision::F32, 1e-5), (Precision::F16, 2e-3), (Precision::Int8, 1e-2)] {
+            let mut g = Gallery::new(128, p);
+            g.upsert("live", "doc", &mean).unwrap();
+            let got = g.search(&[&probe], "other", -2.0, 1)[0].score;
+            assert!((got - want).abs() < tol, "{p}: {got} vs {want}");
+            assert!(cosine(&probe, &mean) > want + 0.02, "re-normalising would inflate it");
         }
     }
 

@@ -1,5 +1,6 @@
 //! How templates are held in memory: full f32, half-precision f16, or int8 with one scale per
-//! template. Templates are unit vectors, so a template's scale is 127 over its largest component.
+//! template. Templates are at most unit length, and a template's scale is 127 over its largest
+//! component.
 
 use serde::{Deserialize, Serialize};
 

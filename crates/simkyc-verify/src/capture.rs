@@ -3,7 +3,7 @@
 //! `off` only requires a face (for tests and lab set-ups).
 
 use serde::Serialize;
-use simkyc_face::embed::cosine;
+use simkyc_face::embed::{cosine, template_similarity};
 use simkyc_face::quality::{assess, comparable_faces, cut_off, QualityLimits, QualityProblem};
 use simkyc_workflow::{CaptureMode, MatchPoints, Reason, ReasonCode};
 
@@ -171,10 +171,11 @@ pub fn check_capture(capture: &LiveCapture, limits: &CaptureLimits) -> CaptureCh
     CaptureCheck { reasons }
 }
 
-/// Mean similarity of the live frames to a template: unlike the similarity of a fused template
-/// it is not inflated by averaging, so the single-frame calibration holds.
+/// Mean similarity of the live frames to a template (one embedding, or a stored live template
+/// that is itself a mean): unlike the similarity of a re-normalised fused template it is not
+/// inflated by averaging, so the single-image calibration holds.
 pub fn mean_score(frames: &[&[f32]], template: &[f32]) -> Option<f32> {
-    (!frames.is_empty()).then(|| frames.iter().map(|f| cosine(f, template)).sum::<f32>() / frames.len() as f32)
+    (!frames.is_empty()).then(|| frames.iter().map(|f| template_similarity(f, template)).sum::<f32>() / frames.len() as f32)
 }
 
 /// Mean passive liveness score over the frames that have one.

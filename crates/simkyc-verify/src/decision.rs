@@ -8,7 +8,7 @@ use simkyc_workflow::{decide, Action, CheckResults, Decision, DuplicateHit, Matc
 
 use crate::analysis::LiveCapture;
 use crate::capture::{mean_liveness, mean_score, CaptureCheck};
-use crate::template::fused;
+use crate::template::live_template;
 
 /// Most duplicate hits kept (the strongest first).
 pub const MAX_DUPLICATES: usize = 10;
@@ -116,7 +116,7 @@ pub struct Verification {
     pub checks: CheckResults,
     /// The measurements, for the record.
     pub scores: CaptureScores,
-    /// The live template to enrol (the judged frames fused), when any frame had a face.
+    /// The live template to enrol (the mean of the judged frames), when any frame had a face.
     pub live_template: Option<Vec<f32>>,
     /// Position in the upload of the frame to keep for review (the largest face).
     pub best_frame: Option<usize>,
@@ -184,7 +184,7 @@ pub fn decide_capture(capture: &LiveCapture, check: CaptureCheck, ctx: &MatchCon
         active_sims: ctx.active_sims,
         sim_limit: ctx.sim_limit,
     };
-    Verification { decision, checks, scores, live_template: fused(&live), best_frame: capture.best_frame() }
+    Verification { decision, checks, scores, live_template: live_template(&live), best_frame: capture.best_frame() }
 }
 
 #[cfg(test)]
@@ -198,9 +198,14 @@ mod tests {
     #[test]
     fn duplicates_at_the_strict_point_strongest_first() {
         let live: Vec<&[f32]> = vec![&[1.0, 0.0]];
-        let gallery = [g("far", vec![0.0, 1.0]), g("near", vec![0.9, 0.1]), g("same", vec![1.0, 0.0])];
+        let gallery = [g("far", vec![0.0, 1.0]), g("near", vec![0.9939, 0.1104]), g("same", vec![1.0, 0.0])];
         let hits = duplicates(&live, &gallery, 0.95);
         assert_eq!(hits.iter().map(|h| h.registration_id.as_str()).collect::<Vec<_>>(), ["same", "near"]);
         assert!(duplicates(&live, &gallery, 1.01).is_empty());
+        // A stored live template is the mean of its frames: scored as the mean of their cosines
+        // (0.5 here), not as the cosine to their re-normalised mean (0.71).
+        let mean = live_template(&[&[1.0, 0.0], &[0.0, 1.0]]).unwrap();
+        let hits = duplicates(&live, &[g("mean", mean)], 0.4);
+        assert!((hits[0].score - 0.5).abs() < 1e-6, "{}", hits[0].score);
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use simkyc_face::embed::{cosine, fuse};
+use simkyc_face::embed::{cosine, mean_template, template_similarity};
 use simkyc_face::{FaceAnalysis, Timings};
 
 use simkyc_verify::frames::{verify_frames, FramesError};
@@ -106,16 +106,22 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
         embed_ms: median(runs.iter().map(|r| r.0.embed_ms).collect()),
     };
     let total_ms = median(runs.iter().map(|r| r.1).collect());
-    // Live template: quality-weighted fusion of the frames that have a face.
+    // Live template: the quality-weighted mean of the frames that have a face, so the score is
+    // the weighted mean of the frames' cosines to the document (the single-image scale the
+    // thresholds hold on; a re-normalised fusion would inflate it).
     let frames: Vec<(Vec<f32>, f32)> = lives
         .iter()
         .filter_map(|l| l.subject.as_ref())
         .map(|s| (s.embedding.clone(), (s.face.score.max(0.01)) * (s.inter_eye_px / 60.0).min(1.0) as f32))
         .collect();
-    let (score, error) = match (&doc.subject, fuse(&frames)) {
+    let frame_scores: Vec<f32> = match &doc.subject {
+        Some(d) => frames.iter().map(|(f, _)| cosine(&d.embedding, f)).collect(),
+        None => Vec::new(),
+    };
+    let (score, error) = match (&doc.subject, mean_template(&frames)) {
         (None, _) => (None, Some("no_face_in_document")),
         (_, None) => (None, Some("no_face_in_live_capture")),
-        (Some(d), Some(live)) => (Some(cosine(&d.embedding, &live)), None),
+        (Some(d), Some(live)) => (Some(template_similarity(&d.embedding, &live)), None),
     };
     let decision = score.map(|s| if s >= th.default.threshold { "match" } else { "no_match" });
     if a.json {
@@ -130,6 +136,7 @@ pub fn run(a: CompareArgs) -> Result<ExitCode> {
             "document": face_json(&doc),
             "live": lives.iter().map(face_json).collect::<Vec<_>>(),
             "live_frames_used": frames.len(),
+            "live_frame_scores": frame_scores,
             "timings_ms": {
                 "decode": timing.decode_ms, "detect": timing.detect_ms, "landmarks": timing.landmarks_ms,
                 "align": timing.align_ms, "embed": timing.embed_ms, "total": total_ms, "runs": runs.len(),

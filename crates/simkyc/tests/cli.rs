@@ -69,6 +69,21 @@ fn compare_json_reports_score_decision_boxes_and_timings() {
     let j = last_json(&out.stdout);
     assert_eq!(j["decision"], "no_match", "{j}");
     assert_eq!(j["live_frames_used"], 2);
+
+    // Several live photos score the (quality-weighted) mean of their cosines: never above the
+    // best single photo, as a re-normalised fused template would (it inflated impostor scores).
+    let out = simkyc()
+        .args(["compare", "--json"])
+        .arg(img("Ai_Sugiyama", 1))
+        .args([img("Ai_Sugiyama", 2), img("Ai_Sugiyama", 3), img("Ai_Sugiyama", 4)])
+        .output()
+        .unwrap();
+    let j = last_json(&out.stdout);
+    let frames: Vec<f64> = j["live_frame_scores"].as_array().unwrap().iter().map(|s| s.as_f64().unwrap()).collect();
+    assert_eq!(frames.len(), 3, "{j}");
+    let score = j["score"].as_f64().unwrap();
+    let (lo, hi) = frames.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+    assert!(score >= lo - 1e-5 && score <= hi + 1e-5, "score {score} outside the frames' {frames:?}");
 }
 
 #[test]
