@@ -135,7 +135,10 @@ pub fn mean_template(embeddings: &[(Vec<f32>, f32)]) -> Option<Vec<f32>> {
     for (e, w) in embeddings {
         let n = e.iter().map(|x| x * x).sum::<f32>().sqrt();
         // `> 0.0` is false for NaN weights and norms too, which are skipped with the rest.
-        if e.len() != dim || w.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || n.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        if e.len() != dim
+            || w.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+            || n.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+        {
             continue;
         }
         acc.iter_mut().zip(e).for_each(|(a, x)| *a += w * x / n);
