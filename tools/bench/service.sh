@@ -30,7 +30,8 @@ for runtime in ${RUNTIMES:-tract onnxruntime}; do
     echo "== runtime $runtime, $clients client(s): server $base (pid $pid)"
     ./target/release/examples/loadgen --base "$base" --key "$key" --data "$DATA" \
       --registrations "${REGISTRATIONS:-200}" --documents "${DOCUMENTS:-20}" --concurrency "$clients" --burst "${BURST:-64}"
-    echo "server peak RSS: $(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' /proc/$pid/status)"
+    echo "server peak RSS: $(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }' /proc/$pid/status); resident at the end: $(awk '/VmRSS/ { printf "%.0f MB", $2 / 1024 }' /proc/$pid/status)"
+    if [ -n "${SMAPS:-}" ]; then cat /proc/$pid/smaps_rollup; awk '/^[0-9a-f]+-[0-9a-f]+ /{name=$6} /^Rss:/{rss[name]+=$2} END{for (n in rss) if (rss[n] > 4096) printf "%8d kB %s\n", rss[n], n}' /proc/$pid/smaps | sort -rn | head; gdb -p $pid -batch -ex 'call (void)malloc_stats()' >/dev/null 2>&1 || true; grep -A1 -E '^(Total|system bytes|in use bytes)' "$dir/log" | tail -n 4; fi
     kill $pid; wait $pid 2>/dev/null || true
     rm -rf "$dir"; pid=; dir=
   done

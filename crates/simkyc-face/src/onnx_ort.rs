@@ -4,8 +4,9 @@
 //! session, or builds one when all are busy, and puts it back afterwards. The pool therefore
 //! grows to the number of requests that ran at once, which the server bounds. The sessions of a
 //! model share one container of pre-packed weights, so a second session does not pack (and
-//! hold) its own copy. The model file is not kept in memory for those later sessions (SFace
-//! alone is 39 MB): it is read again, checked and prepared, from its source.
+//! hold) its own copy, and every session takes its working memory from the environment's one
+//! shared arena. The model file is not kept in memory for those later sessions (SFace alone is
+//! 39 MB): it is read again, checked and prepared, from its source.
 
 use std::sync::Mutex;
 
@@ -62,6 +63,10 @@ impl OrtModel {
             .with_intra_op_spinning(false)
             .map_err(e)?
             .with_prepacked_weights(&self.prepacked)
+            .map_err(e)?
+            // Activations come from the environment's one shared arena (see `runtime`), not
+            // from an arena per session that keeps its own peak.
+            .with_config_entry("session.use_env_allocators", "1")
             .map_err(e)?
             .commit_from_memory(bytes)
             .map_err(|e| ort_err(&self.name, e))

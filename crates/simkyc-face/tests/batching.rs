@@ -1,5 +1,6 @@
 //! Batched embedding gives what one-by-one embedding gives: a chip and its mirror as one batch
-//! of 2, and a capture's photos analysed together, on every installed runtime.
+//! of 2, and a capture's photos analysed together, on every installed runtime; and requests
+//! running at once give what they give one at a time.
 
 mod common;
 
@@ -37,5 +38,35 @@ fn batches_of_any_size_give_the_one_by_one_embeddings() {
             }
         }
         assert_eq!(single.analyze_many(&imgs).expect("analyze_many").len(), imgs.len());
+    }
+}
+
+/// Several requests at once on one engine (onnxruntime then builds more sessions per model, all
+/// drawing on the environment's one shared arena) give what one request at a time gives.
+#[test]
+fn concurrent_analyses_give_the_sequential_embeddings() {
+    let (Some(data), Some(models)) = (common::data_dir(), common::models_dir()) else { return };
+    let imgs = photos(&data);
+    for runtime in common::runtimes(&models) {
+        let e = FaceEngine::load(&models, EngineOptions { runtime: runtime.clone(), ..Default::default() }).expect("engine");
+        let want: Vec<Vec<f32>> = imgs.iter().map(|i| e.analyze(i).expect("analyze").subject.expect("a face").embedding).collect();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|t| {
+                    let (e, imgs, want, name) = (&e, &imgs, &want, runtime.name());
+                    s.spawn(move || {
+                        for round in 0..3 {
+                            let k = (t + round) % imgs.len();
+                            let got = e.analyze(&imgs[k]).expect("analyze").subject.expect("a face").embedding;
+                            let d = got.iter().zip(&want[k]).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                            assert!(d <= 1e-5, "{name}: thread {t} photo {k} differs by {d}");
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("thread");
+            }
+        });
     }
 }
