@@ -61,8 +61,36 @@ impl Embedder {
         self.embed_many(&[chip], flip, 1)?.pop().ok_or_else(|| FaceError::Model("embedder returned nothing".into()))
     }
 
-    /// Raw network outputs for several chips, run `max_batch` at a time (1: one by one).
+    /// Raw network outputs for several chips, run `max_batch` at a time (1: one by one). When
+    /// the caller lends spare threads ([`crate::spare`]) and there are several batches, they
+    /// are split between this thread and the spare ones and run at once, in the same order.
     pub fn raw_many(&self, chips: &[&RgbImage], max_batch: usize) -> Result<Vec<Vec<f32>>, FaceError> {
+        let batch = max_batch.max(1);
+        let batches = chips.len().div_ceil(batch);
+        let threads = (crate::spare::spare_threads() + 1).min(batches);
+        if threads < 2 {
+            return self.raw_sequential(chips, batch);
+        }
+        // Whole batches per thread, so each thread runs exactly what it would have in turn.
+        let per = batches.div_ceil(threads) * batch;
+        let parts: Vec<Result<Vec<Vec<f32>>, FaceError>> = std::thread::scope(|s| {
+            let mut groups = chips.chunks(per);
+            let first = groups.next().unwrap_or(&[]);
+            let handles: Vec<_> = groups.map(|g| s.spawn(move || self.raw_sequential(g, batch))).collect();
+            let mut parts = vec![self.raw_sequential(first, batch)];
+            parts.extend(
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(FaceError::Model("embedding thread panicked".into())))),
+            );
+            parts
+        });
+        let mut out = Vec::with_capacity(chips.len());
+        for p in parts {
+            out.extend(p?);
+        }
+        Ok(out)
+    }
+
+    fn raw_sequential(&self, chips: &[&RgbImage], max_batch: usize) -> Result<Vec<Vec<f32>>, FaceError> {
         let (w, h) = self.chip_size();
         let mut out = Vec::with_capacity(chips.len());
         for group in chips.chunks(max_batch.max(1)) {

@@ -19,6 +19,7 @@ pub mod onnx_tract;
 pub mod open_set;
 pub mod quality;
 pub mod runtime;
+pub mod spare;
 pub mod stats;
 pub mod thresholds;
 pub mod yunet;

@@ -1,6 +1,6 @@
 //! Batched embedding gives what one-by-one embedding gives: a chip and its mirror as one batch
 //! of 2, and a capture's photos analysed together, on every installed runtime; and requests
-//! running at once give what they give one at a time.
+//! running at once, or one request on a lent spare thread, give what they give one at a time.
 
 mod common;
 
@@ -38,6 +38,19 @@ fn batches_of_any_size_give_the_one_by_one_embeddings() {
             }
         }
         assert_eq!(single.analyze_many(&imgs).expect("analyze_many").len(), imgs.len());
+        // A spare thread lent by the caller runs the mirror (and, for a capture, the other
+        // photos) at the same time: the same embeddings, in the same order.
+        let lent = simkyc_face::spare::with_spare_threads(1, || {
+            let one: Vec<Vec<f32>> = imgs.iter().map(|i| single.analyze(i).expect("analyze").subject.expect("a face").embedding).collect();
+            let many: Vec<Vec<f32>> =
+                single.analyze_many(&imgs).expect("analyze_many").into_iter().map(|a| a.subject.expect("a face").embedding).collect();
+            one.into_iter().chain(many).collect::<Vec<_>>()
+        });
+        for (got, w) in lent.iter().zip(want.iter().chain(&want)) {
+            let d = got.iter().zip(w).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(d <= 1e-5, "{}: with a spare thread the embedding differs by {d}", runtime.name());
+        }
+        assert_eq!(lent.len(), 2 * want.len());
     }
 }
 

@@ -70,11 +70,18 @@ impl FaceStack {
         tokio::task::spawn_blocking(move || job(&reader, &limits)).await.map_err(|e| ApiError::internal("document reading", &e))
     }
 
-    /// Runs `job` on the verifier on the blocking pool, holding one inference slot.
+    /// Runs `job` on the verifier on the blocking pool, holding one inference slot. When another
+    /// slot is idle, the job borrows it too and runs its independent network passes on two
+    /// threads (`simkyc_face::spare`): a lone request finishes sooner, and under load, when no
+    /// slot is idle, nothing changes.
     pub async fn run<T: Send + 'static>(&self, job: impl FnOnce(&Verifier) -> T + Send + 'static) -> Result<T, ApiError> {
         let _permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
+        let borrowed = self.gate.try_acquire().ok();
+        let spare = usize::from(borrowed.is_some());
         let verifier = self.verifier.clone();
-        tokio::task::spawn_blocking(move || job(&verifier)).await.map_err(|e| ApiError::internal("face analysis", &e))
+        tokio::task::spawn_blocking(move || simkyc_face::spare::with_spare_threads(spare, || job(&verifier)))
+            .await
+            .map_err(|e| ApiError::internal("face analysis", &e))
     }
 
     /// Analyses one image to `depth` (a document photo, or a frame for framing feedback).
