@@ -19,6 +19,9 @@ pub struct FaceStack {
     reader: Option<Arc<simkyc_ocr::TextReader>>,
     limits: DecodeLimits,
     gate: Semaphore,
+    /// Face-analysis requests waiting for or holding a slot: a request borrows an idle slot only
+    /// when it is the only one, so that under load none waits for a borrowed slot.
+    active: std::sync::atomic::AtomicUsize,
 }
 
 impl std::ops::Deref for FaceStack {
@@ -50,7 +53,7 @@ impl FaceStack {
                 None
             }
         };
-        Ok(FaceStack { verifier: Arc::new(verifier), reader, limits, gate: Semaphore::new(parallel.max(1)) })
+        Ok(FaceStack { verifier: Arc::new(verifier), reader, limits, gate: Semaphore::new(parallel.max(1)), active: Default::default() })
     }
 
     /// Reads a document from photos on the blocking pool, holding one inference slot; an error
@@ -70,13 +73,23 @@ impl FaceStack {
         tokio::task::spawn_blocking(move || job(&reader, &limits)).await.map_err(|e| ApiError::internal("document reading", &e))
     }
 
-    /// Runs `job` on the verifier on the blocking pool, holding one inference slot. When another
-    /// slot is idle, the job borrows it too and runs its independent network passes on two
-    /// threads (`simkyc_face::spare`): a lone request finishes sooner, and under load, when no
-    /// slot is idle, nothing changes.
+    /// Runs `job` on the verifier on the blocking pool, holding one inference slot. When it is
+    /// the only face-analysis request and another slot is idle, the job borrows that slot too
+    /// and runs its independent network passes on two threads (`simkyc_face::spare`): a lone
+    /// request finishes sooner, and under load nothing changes.
     pub async fn run<T: Send + 'static>(&self, job: impl FnOnce(&Verifier) -> T + Send + 'static) -> Result<T, ApiError> {
+        use std::sync::atomic::Ordering;
+        struct Leave<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        self.active.fetch_add(1, Ordering::SeqCst);
+        let _leave = Leave(&self.active);
         let _permit = self.gate.acquire().await.map_err(|e| ApiError::internal("inference gate", &e))?;
-        let borrowed = self.gate.try_acquire().ok();
+        let alone = self.active.load(Ordering::SeqCst) == 1;
+        let borrowed = if alone { self.gate.try_acquire().ok() } else { None };
         let spare = usize::from(borrowed.is_some());
         let verifier = self.verifier.clone();
         tokio::task::spawn_blocking(move || simkyc_face::spare::with_spare_threads(spare, || job(&verifier)))
