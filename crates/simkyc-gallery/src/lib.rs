@@ -183,9 +183,47 @@ impl Gallery {
     /// template, whose dot product is already the mean over its own frames), so one scan
     /// serves any number of frames.
     pub fn search(&self, frames: &[&[f32]], own_document: &str, threshold: f32, limit: usize) -> Vec<Hit> {
+        self.search_on(frames, own_document, threshold, limit, 1)
+    }
+
+    /// [`Gallery::search`] with the scan split over `threads` threads (this one and the rest
+    /// spawned for the call): the same hits. The scan is bound by memory bandwidth, so a caller
+    /// with an idle core lent to it halves the time; small galleries are scanned on one thread.
+    pub fn search_on(&self, frames: &[&[f32]], own_document: &str, threshold: f32, limit: usize, threads: usize) -> Vec<Hit> {
         let Some(q) = self.query(frames) else { return Vec::new() };
+        let n = self.len();
+        let threads = threads.clamp(1, n.div_ceil(MIN_SPLIT_ROWS).max(1));
         let mut raw = Vec::new();
-        q.scan(self, 0..self.len(), threshold, &mut raw);
+        if threads == 1 {
+            q.scan(self, 0..n, threshold, &mut raw);
+        } else {
+            let per = n.div_ceil(threads);
+            let q = &q;
+            let parts: Vec<Vec<(usize, f32)>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (1..threads)
+                    .map(|t| {
+                        s.spawn(move || {
+                            let rows = (t * per).min(n)..((t + 1) * per).min(n);
+                            let mut out = Vec::new();
+                            q.scan(self, rows.clone(), threshold, &mut out);
+                            out.into_iter().map(|(i, s)| (i + rows.start, s)).collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                let mut first = Vec::new();
+                q.scan(self, 0..per.min(n), threshold, &mut first);
+                let joined: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+                // A scan thread only reads; should one panic, the search falls back to a full
+                // scan on this thread instead of losing its rows.
+                if joined.iter().any(Result::is_err) {
+                    let mut all = Vec::new();
+                    q.scan(self, 0..n, threshold, &mut all);
+                    return vec![all];
+                }
+                std::iter::once(first).chain(joined.into_iter().flatten()).collect()
+            });
+            raw = parts.concat();
+        }
         let own = document_hash(own_document);
         let mut hits: Vec<Hit> = raw
             .into_iter()
@@ -253,6 +291,9 @@ impl Gallery {
         })
     }
 }
+
+/// Fewest rows worth a thread of their own in [`Gallery::search_on`].
+const MIN_SPLIT_ROWS: usize = 65_536;
 
 /// Rows scored per block by [`Gallery::top`].
 const TOP_BLOCK: usize = 4096;
@@ -378,6 +419,27 @@ mod tests {
             }
             assert_eq!(g.top(&[&template(1, 64)], "x", 0).len(), 0);
             assert_eq!(g.top(&[&template(1, 64)], "x", usize::MAX).len(), g.len());
+        }
+    }
+
+    #[test]
+    fn a_split_scan_finds_what_one_thread_finds() {
+        let n = 2 * MIN_SPLIT_ROWS + 1234;
+        for p in [Precision::F32, Precision::Int8] {
+            let mut g = Gallery::new(16, p);
+            for i in 0..n as u64 {
+                g.upsert(&format!("r{i}"), &format!("doc{}", i % 1000), &template(i, 16)).unwrap();
+            }
+            for probe in [5u64, (n - 1) as u64, MIN_SPLIT_ROWS as u64] {
+                let t = template(probe, 16);
+                let one = g.search(&[&t], "doc5", 0.6, usize::MAX);
+                assert!(one.iter().any(|h| h.registration_id == format!("r{probe}")) || probe % 1000 == 5, "{p}: probe {probe} not found");
+                for threads in [2, 3, 8] {
+                    let split = g.search_on(&[&t], "doc5", 0.6, usize::MAX, threads);
+                    let key = |h: &Hit| (h.registration_id.clone(), h.score.to_bits());
+                    assert_eq!(split.iter().map(key).collect::<Vec<_>>(), one.iter().map(key).collect::<Vec<_>>(), "{p} threads {threads}");
+                }
+            }
         }
     }
 

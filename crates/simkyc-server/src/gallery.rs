@@ -261,7 +261,8 @@ impl DuplicateSearch for OperatorSearch<'_> {
     fn resembling(&self, live: &[&[f32]], threshold: f32, limit: usize) -> Vec<DuplicateHit> {
         let state = self.galleries.read();
         let Some(g) = state.by_operator.get(self.operator_id) else { return Vec::new() };
-        g.search(live, &self.own_document, threshold, limit)
+        // Runs inside the inference gate: a lone capture may have an idle core lent to it.
+        g.search_on(live, &self.own_document, threshold, limit, 1 + simkyc_face::spare::spare_threads())
             .into_iter()
             .map(|h| DuplicateHit { registration_id: h.registration_id, score: h.score })
             .collect()

@@ -255,20 +255,31 @@ pub async fn capture(
     if check.passed() {
         st.galleries.catch_up(&st.db, &st.vault).await?;
     }
-    let gallery = st.galleries.for_capture(&p.operator_id, &reg.doc_type, &reg.doc_number);
     let operator = st.db.operator(&p.operator_id).await?;
     let active = st.db.active_sims(&p.operator_id, &reg.doc_type, &reg.doc_number).await?;
     let dup = st.duplicate_check(&p.operator_id);
-    let ctx = MatchContext {
-        document: document.as_deref(),
-        gallery: &gallery,
-        active_sims: active.max(0) as u32,
-        sim_limit: operator.sim_limit.max(0) as u32,
-        points: st.face.points,
-        duplicate_threshold: dup.threshold,
-        document_reasons: &reg.reasons.0,
-    };
-    let v = decide_capture(&capture, check, &ctx);
+    // The decision scans the operator's gallery (tens of milliseconds at a million templates):
+    // CPU work, so it runs like the analysis, inside the inference gate and off the async
+    // workers, where a lone capture may borrow an idle core for the scan.
+    let (gallery_state, operator_id, doc_type, doc_number) =
+        (st.clone(), p.operator_id.clone(), reg.doc_type.clone(), reg.doc_number.clone());
+    let (points, document_reasons) = (st.face.points, reg.reasons.0.clone());
+    let v = st
+        .face
+        .run(move |_| {
+            let gallery = gallery_state.galleries.for_capture(&operator_id, &doc_type, &doc_number);
+            let ctx = MatchContext {
+                document: document.as_deref(),
+                gallery: &gallery,
+                active_sims: active.max(0) as u32,
+                sim_limit: operator.sim_limit.max(0) as u32,
+                points,
+                duplicate_threshold: dup.threshold,
+                document_reasons: &document_reasons,
+            };
+            decide_capture(&capture, check, &ctx)
+        })
+        .await?;
     let decision = &v.decision;
     let seal = |column: &str, bytes: &[u8]| st.vault.seal(bytes, &aad("registrations", column, &id));
     let verdict = Verdict {
