@@ -16,32 +16,22 @@ figures are on the second half (LFW: DevTest).
 dlib's cached embeddings are raw (the adaptation was fitted on some of these identities, so it is
 left out to keep the held-out half honest).
 """
-import argparse, json, os
+import argparse
 import numpy as np
 
-from cohort_norm import read_pairs, list_set, threshold_for_fmr
-
-
-def load(path):
-    raw = json.load(open(path))["embeddings"]
-    return {os.path.normpath(k): (np.asarray(v, np.float32) if v is not None else None) for k, v in raw.items()}
+from cohort_norm import threshold_for_fmr
+from cohort_transfer import load, halves
 
 
 def groups(D):
-    lfw = os.path.join(D, "lfw-dev/images")
-    ea = {l.strip() for l in open(os.path.join(D, "lfw-dev/east-asian.txt")) if l.strip()}
+    """Per half: group -> every pair of its images (LFW: the DevTrain / DevTest pair lists)."""
+    imgs, lfw = halves(D)
     out = {0: {}, 1: {}}
-    for name, images, only in [("lfw-east-asian", lfw, ea), ("casia-dev", os.path.join(D, "casia-dev/images"), None),
-                               ("asian-wild", os.path.join(D, "asian-wild/images"), None), ("asian-celebs", os.path.join(D, "asian-celebs/images"), None)]:
-        imgs = list_set(images, only)
-        ids = sorted({i for _, i in imgs})
-        half = {i: n % 2 for n, i in enumerate(ids)}
-        for h in (0, 1):
-            P = [(os.path.normpath(p), i) for p, i in imgs if half[i] == h]
-            pairs = [(P[x][0], P[y][0], P[x][1] == P[y][1]) for x in range(len(P)) for y in range(x + 1, len(P))]
-            out[h][name] = pairs
-    out[0]["lfw"] = [(os.path.normpath(a), os.path.normpath(b), g) for a, b, g in read_pairs(os.path.join(D, "lfw-dev/pairsDevTrain.txt"), lfw)]
-    out[1]["lfw"] = [(os.path.normpath(a), os.path.normpath(b), g) for a, b, g in read_pairs(os.path.join(D, "lfw-dev/pairsDevTest.txt"), lfw)]
+    for h in (0, 1):
+        for name, P in imgs[h].items():
+            if name != "lfw":
+                out[h][name] = [(P[x][0], P[y][0], P[x][1] == P[y][1]) for x in range(len(P)) for y in range(x + 1, len(P))]
+        out[h]["lfw"] = lfw[h]
     return out
 
 

@@ -28,11 +28,17 @@ pub fn l2_normalize(v: &mut [f32]) {
     }
 }
 
-/// Cosine similarity of two vectors.
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+/// The dot product of two vectors and their lengths.
+fn dot_and_norms(a: &[f32], b: &[f32]) -> (f32, f32, f32) {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
     let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (dot, na, nb)
+}
+
+/// Cosine similarity of two vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (dot, na, nb) = dot_and_norms(a, b);
     if na == 0.0 || nb == 0.0 {
         0.0
     } else {
@@ -183,9 +189,7 @@ pub fn mean_template(embeddings: &[(Vec<f32>, f32)]) -> Option<Vec<f32>> {
 /// and for a [`mean_template`] the mean of the embedding's cosines to the frames it was made
 /// from. A template longer than unit length is read as an unnormalised embedding.
 pub fn template_similarity(embedding: &[f32], template: &[f32]) -> f32 {
-    let dot: f32 = embedding.iter().zip(template).map(|(x, y)| x * y).sum();
-    let ne = embedding.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nt = template.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let (dot, ne, nt) = dot_and_norms(embedding, template);
     if ne == 0.0 || nt == 0.0 {
         0.0
     } else {

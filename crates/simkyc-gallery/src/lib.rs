@@ -54,25 +54,27 @@ pub struct Gallery {
     scales: Vec<f32>,
 }
 
-/// A frame's embedding scaled to unit length.
-fn normalised(t: &[f32]) -> Result<Vec<f32>, GalleryError> {
+/// `t` divided by what `divisor` makes of its length; refused when the length is zero or not
+/// finite.
+fn divided(t: &[f32], divisor: impl Fn(f32) -> f32) -> Result<Vec<f32>, GalleryError> {
     let norm = t.iter().map(|x| x * x).sum::<f32>().sqrt();
     if !norm.is_finite() || norm == 0.0 {
         return Err(GalleryError::NotFinite);
     }
-    Ok(t.iter().map(|x| x / norm).collect())
+    let div = divisor(norm);
+    Ok(t.iter().map(|x| x / div).collect())
+}
+
+/// A frame's embedding scaled to unit length.
+fn normalised(t: &[f32]) -> Result<Vec<f32>, GalleryError> {
+    divided(t, |norm| norm)
 }
 
 /// A template on the score scale: an embedding longer than unit length is scaled to unit; a
 /// shorter one is a live capture's mean template (`simkyc_face::embed::mean_template`) and is
 /// kept as it is, so its dot product with a frame stays the mean of the frames' cosines.
 fn on_score_scale(t: &[f32]) -> Result<Vec<f32>, GalleryError> {
-    let norm = t.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if !norm.is_finite() || norm == 0.0 {
-        return Err(GalleryError::NotFinite);
-    }
-    let div = norm.max(1.0);
-    Ok(t.iter().map(|x| x / div).collect())
+    divided(t, |norm| norm.max(1.0))
 }
 
 impl Gallery {
@@ -199,19 +201,16 @@ impl Gallery {
         } else {
             let per = n.div_ceil(threads);
             let q = &q;
+            // Part `t` of the rows, with its hits' rows counted from the gallery's start.
+            let part = move |t: usize| {
+                let rows = (t * per).min(n)..((t + 1) * per).min(n);
+                let mut out = Vec::new();
+                q.scan(self, rows.clone(), threshold, &mut out);
+                out.into_iter().map(|(i, s)| (i + rows.start, s)).collect::<Vec<_>>()
+            };
             let parts: Vec<Vec<(usize, f32)>> = std::thread::scope(|s| {
-                let handles: Vec<_> = (1..threads)
-                    .map(|t| {
-                        s.spawn(move || {
-                            let rows = (t * per).min(n)..((t + 1) * per).min(n);
-                            let mut out = Vec::new();
-                            q.scan(self, rows.clone(), threshold, &mut out);
-                            out.into_iter().map(|(i, s)| (i + rows.start, s)).collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                let mut first = Vec::new();
-                q.scan(self, 0..per.min(n), threshold, &mut first);
+                let handles: Vec<_> = (1..threads).map(|t| s.spawn(move || part(t))).collect();
+                let first = part(0);
                 let joined: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
                 // A scan thread only reads; should one panic, the search falls back to a full
                 // scan on this thread instead of losing its rows.
