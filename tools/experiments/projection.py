@@ -9,6 +9,10 @@ asian-wild and asian-celebs identities, the LFW East-Asian group and LFW DevTest
 
 Reads the embedding caches that `simkyc calibrate --cache` and `simkyc eval --cache` write:
     python3 tools/experiments/projection.py /tmp/cache-all-flip.json /tmp/cache-lfwtest-flip.json
+(one cache holding both, as docs/accuracy.md builds for SFace, can be given twice).
+
+The "WCCN" rows whiten with the within-identity covariance of the training identities instead
+(labels used; unit-length embeddings), fused with the raw cosine the same way.
 """
 import sys
 import json, numpy as np, re, itertools
@@ -62,3 +66,17 @@ mu,A=fit(Xea,1.0); report('raw',mu,A,1.0)
 for beta,lam in itertools.product([0.5,1.0],[0.7,0.85]):
     mu,A=fit(Xea,beta); report(f'EA-only b={beta} l={lam}',mu,A,lam)
     mu,A=fit(np.vstack([Xea,Xl]),beta); report(f'EA+LFWtrain b={beta} l={lam}',mu,A,lam)
+
+def wccn(items,beta):
+    X=np.stack([emb[p] for p,_ in items]); X=X/np.linalg.norm(X,axis=1,keepdims=True); ids=np.array([i for _,i in items])
+    W=np.zeros((X.shape[1],)*2); n=0
+    for u in np.unique(ids):
+        m=ids==u
+        if m.sum()<2: continue
+        Z=X[m]-X[m].mean(0); W+=Z.T@Z; n+=m.sum()
+    w,V=np.linalg.eigh(W/n); return np.zeros(X.shape[1]), V@np.diag((w+1e-4)**(-beta/2))@V.T
+tr_items=group('casia-dev',set(tr_c))+group('asian-wild',set(tr_w))
+lfw_tr=[(p,ident(p)) for p in lfw_train_imgs]
+for beta,lam in itertools.product([0.5,1.0],[0.5,0.7,0.85]):
+    mu,A=wccn(tr_items,beta); report(f'WCCN EA b={beta} l={lam}',mu,A,lam)
+    mu,A=wccn(tr_items+lfw_tr,beta); report(f'WCCN EA+LFW b={beta} l={lam}',mu,A,lam)
