@@ -138,12 +138,32 @@ pub fn resize_bilinear(img: &RgbImage, w: u32, h: u32) -> RgbImage {
 /// repeated outside the image, as an NHWC tensor of channel values / 255 in `order`
 /// (`[0, 1, 2]` RGB, `[2, 1, 0]` BGR): the input of the TF.js face models.
 pub fn region_nhwc(img: &RgbImage, (x0, y0, w, h): (f64, f64, f64, f64), size: usize, order: [usize; 3]) -> Vec<f32> {
+    let (iw, ih) = (img.width() as usize, img.height() as usize);
     let mut t = Vec::with_capacity(size * size * 3);
-    for r in 0..size {
-        for c in 0..size {
-            let x = x0 + (c as f64 + 0.5) * w / size as f64 - 0.5;
-            let y = y0 + (r as f64 + 0.5) * h / size as f64 - 0.5;
-            let p = sample_bilinear(img, x.clamp(0.0, img.width() as f64 - 1.0), y.clamp(0.0, img.height() as f64 - 1.0));
+    if iw == 0 || ih == 0 {
+        t.resize(size * size * 3, 0.0);
+        return t;
+    }
+    // The taps and weights of every column and row, computed once (as `sample_bilinear` would
+    // for each pixel): this crop runs on every tracked frame of a challenge.
+    let taps = |origin: f64, extent: f64, limit: usize| -> Vec<(usize, usize, f32)> {
+        (0..size)
+            .map(|i| {
+                let v = (origin + (i as f64 + 0.5) * extent / size as f64 - 0.5).clamp(0.0, (limit - 1) as f64);
+                let v0 = v.floor() as usize;
+                (v0, (v0 + 1).min(limit - 1), (v - v0 as f64) as f32)
+            })
+            .collect()
+    };
+    let (cols, rows) = (taps(x0, w, iw), taps(y0, h, ih));
+    let raw = img.as_raw();
+    let px = |xx: usize, yy: usize| {
+        let i = (yy * iw + xx) * 3;
+        [raw[i] as f32, raw[i + 1] as f32, raw[i + 2] as f32]
+    };
+    for &(ya, yb, fy) in &rows {
+        for &(xa, xb, fx) in &cols {
+            let p = blend([px(xa, ya), px(xb, ya), px(xa, yb), px(xb, yb)], fx, fy);
             t.extend(order.map(|k| p[k] / 255.0));
         }
     }
@@ -193,5 +213,34 @@ pub fn tensor_shape(spec: &InputSpec, w: usize, h: usize) -> [usize; 4] {
         [1, h, w, 3]
     } else {
         [1, 3, h, w]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-pixel definition `region_nhwc` must reproduce exactly.
+    fn region_reference(img: &RgbImage, (x0, y0, w, h): (f64, f64, f64, f64), size: usize, order: [usize; 3]) -> Vec<f32> {
+        let mut t = Vec::new();
+        for r in 0..size {
+            for c in 0..size {
+                let x = x0 + (c as f64 + 0.5) * w / size as f64 - 0.5;
+                let y = y0 + (r as f64 + 0.5) * h / size as f64 - 0.5;
+                let p = sample_bilinear(img, x, y);
+                t.extend(order.map(|k| p[k] / 255.0));
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn region_matches_per_pixel_sampling_inside_and_past_the_edges() {
+        let img = RgbImage::from_fn(37, 23, |x, y| image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (255 - x * 5) as u8]));
+        for region in [(2.3, 1.7, 20.0, 15.5), (-10.0, -6.0, 60.0, 40.0), (30.0, 20.0, 9.0, 9.0), (5.0, 5.0, 0.5, 0.5)] {
+            for (size, order) in [(16, [0, 1, 2]), (7, [2, 1, 0])] {
+                assert_eq!(region_nhwc(&img, region, size, order), region_reference(&img, region, size, order), "{region:?} {size}");
+            }
+        }
     }
 }

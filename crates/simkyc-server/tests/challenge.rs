@@ -12,7 +12,7 @@ use std::process::Command;
 use harness::{resident_id, Harness};
 use serde_json::json;
 use simkyc_face::challenge::{Action, ChallengeFailure};
-use simkyc_verify::ChallengeSummary;
+use simkyc_verify::{ChallengeSummary, LiveCapture};
 use simkyc_workflow::CaptureMode;
 
 fn ffmpeg() -> Option<PathBuf> {
@@ -45,10 +45,15 @@ fn clip_section(ffmpeg: &Path, clip: &Path, dir: &Path, start: f64, seconds: f64
 }
 
 /// The service's analysis of an active-challenge capture (on its inference pool).
-fn challenge(h: &Harness, frames: Vec<Vec<u8>>, actions: Vec<Action>) -> ChallengeSummary {
+fn capture(h: &Harness, frames: Vec<Vec<u8>>, actions: Vec<Action>) -> LiveCapture {
     let face = &h.running.as_ref().expect("server running").state.face;
     let capture = h.rt.block_on(face.run(move |v| v.analyse_capture(CaptureMode::Active, &frames, &actions))).expect("inference slot");
-    capture.unwrap_or_else(|e| panic!("{e}")).challenge.expect("an active capture has a challenge")
+    capture.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The challenge part of [`capture`].
+fn challenge(h: &Harness, frames: Vec<Vec<u8>>, actions: Vec<Action>) -> ChallengeSummary {
+    capture(h, frames, actions).challenge.expect("an active capture has a challenge")
 }
 
 #[test]
@@ -98,6 +103,16 @@ fn challenge_actions_are_seen_in_real_frames_and_order_matters() {
         frames.len(),
         took.as_secs_f64() * 1000.0
     );
+    // The key frames are fully analysed, their eye openness taken from the tracked mesh of
+    // that same frame rather than measured a second time.
+    let live = capture(&h, frames.clone(), vec![Action::TurnLeft, Action::TurnRight]);
+    let summary = live.challenge.as_ref().expect("challenge");
+    assert_eq!(live.frames.len(), 3, "one key frame per third");
+    for (frame, &index) in live.frames.iter().zip(&live.frame_indices) {
+        assert!(frame.embedding().is_some(), "key frame {index} embedded");
+        assert!(frame.liveness.is_some(), "key frame {index} scored for liveness");
+        assert_eq!(frame.eyes, summary.signals[index].map(|s| s.ear), "key frame {index}");
+    }
     assert_eq!(run(vec![Action::TurnRight, Action::TurnLeft]).0.verdict, Err(ChallengeFailure::OutOfOrder));
     assert_eq!(run(vec![Action::TurnLeft, Action::OpenMouth]).0.verdict, Err(ChallengeFailure::Missing(Action::OpenMouth)));
 }

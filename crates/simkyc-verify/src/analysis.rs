@@ -118,6 +118,12 @@ impl Verifier {
 
     /// Analyses one decoded image to `depth`.
     pub fn analyse_image(&self, img: &RgbImage, depth: Depth) -> Result<Analysed, FaceError> {
+        self.analyse_image_tracked(img, depth, None)
+    }
+
+    /// Analyses one decoded image to `depth`, taking the eye openness from `tracked` (the
+    /// challenge's mesh of this very frame) instead of running the face mesh again.
+    fn analyse_image_tracked(&self, img: &RgbImage, depth: Depth, tracked: Option<&MeshSignals>) -> Result<Analysed, FaceError> {
         let analysis = if depth == Depth::Framing { self.engine.locate(img)? } else { self.engine.analyze(img)? };
         let quality = analysis.subject.as_ref().map(|s| measure(img, s));
         let (mut liveness, mut eyes) = (None, None);
@@ -125,8 +131,13 @@ impl Verifier {
             if depth == Depth::Live {
                 liveness = Some(self.liveness.score(img, &s.face)?);
             }
-            let m = self.mesh.run(img, Square::around(&s.face))?;
-            eyes = (m.face >= 0.5).then(|| m.signals().ear);
+            eyes = match tracked {
+                Some(t) => Some(t.ear),
+                None => {
+                    let m = self.mesh.run(img, Square::around(&s.face))?;
+                    (m.face >= 0.5).then(|| m.signals().ear)
+                }
+            };
         }
         Ok(Analysed { analysis, quality, liveness, eyes })
     }
@@ -156,7 +167,10 @@ impl Verifier {
         let keys = key_frames_of(&signals);
         let frames = keys
             .iter()
-            .map(|&index| self.analyse_image(&decoded[index], Depth::Live).map_err(|error| FrameError { index, error }))
+            .map(|&index| {
+                self.analyse_image_tracked(&decoded[index], Depth::Live, signals[index].as_ref())
+                    .map_err(|error| FrameError { index, error })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let challenge = ChallengeSummary { actions: actions.to_vec(), frames: decoded.len(), tracked: seen.len(), signals, verdict };
         Ok(LiveCapture { mode, frames, frame_indices: keys, challenge: Some(challenge) })
