@@ -179,17 +179,22 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-/// Picks the subject: the largest face, discounted by its distance from the image centre.
+/// Picks the subject: the face with the largest area inside the image, weighted by `(1 − d)²`
+/// where `d` is its centre's distance from the image centre over the half-diagonal. The customer
+/// is framed in the middle (the console asks for it; ID photos and LFW are centred), so a
+/// bystander nearer the camera but at the edge, often cut off by it, is not taken for them.
 pub fn pick_subject(faces: &[FaceBox], width: u32, height: u32) -> Option<usize> {
-    let (cx, cy) = (width as f64 / 2.0, height as f64 / 2.0);
+    let (w, h) = (width as f64, height as f64);
+    let (cx, cy) = (w / 2.0, h / 2.0);
     let half_diag = (cx * cx + cy * cy).sqrt().max(1.0);
     faces
         .iter()
         .enumerate()
         .map(|(i, f)| {
             let (fx, fy) = ((f.left + f.right) / 2.0, (f.top + f.bottom) / 2.0);
-            let d = ((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt() / half_diag;
-            (i, f.area() * (1.0 - 0.5 * d.min(1.0)))
+            let d = (((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt() / half_diag).min(1.0);
+            let visible = (f.right.min(w) - f.left.max(0.0)).max(0.0) * (f.bottom.min(h) - f.top.max(0.0)).max(0.0);
+            (i, (visible * (1.0 - d).powi(2)).max(0.0))
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(i, _)| i)
@@ -490,5 +495,30 @@ impl FaceEngine {
         let mut a = self.analyze(&img)?;
         a.timings.decode_ms = decode_ms;
         Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick_subject;
+    use crate::detect::FaceBox;
+
+    fn face(left: f64, top: f64, side: f64) -> FaceBox {
+        FaceBox { left, top, right: left + side, bottom: top + side, score: 0.9 }
+    }
+
+    #[test]
+    fn the_centred_face_is_the_subject_over_a_larger_bystander_at_the_edge() {
+        // LFW's Winona_Ryder_0015: the subject centred (87 px), a man nearer the camera cut off
+        // by the right edge (132 px, 95 px of it inside the image).
+        let faces = [face(77.5, 82.7, 87.4), face(154.8, 94.7, 132.1)];
+        assert_eq!(pick_subject(&faces, 250, 250), Some(0));
+        // Of two centred faces, the larger.
+        assert_eq!(pick_subject(&[face(100.0, 100.0, 40.0), face(90.0, 90.0, 70.0)], 250, 250), Some(1));
+        // A lone face anywhere is the subject; no face, no subject; a broken box never wins.
+        assert_eq!(pick_subject(&[face(0.0, 0.0, 30.0)], 640, 480), Some(0));
+        assert_eq!(pick_subject(&[], 640, 480), None);
+        let broken = FaceBox { left: f64::NAN, top: 0.0, right: 10.0, bottom: 10.0, score: 0.9 };
+        assert_eq!(pick_subject(&[broken, face(300.0, 200.0, 60.0)], 640, 480), Some(1));
     }
 }
