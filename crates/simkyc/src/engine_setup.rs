@@ -87,10 +87,11 @@ pub fn load_adaptation(a: &EngineArgs, embedder: &str) -> Result<Option<Arc<Adap
     Ok(Some(Arc::new(ad)))
 }
 
-/// The settings that change raw embeddings (the cache key).
+/// The settings that change raw embeddings (the cache key). `subject=centred` marks the choice of
+/// face since 2026-12-03 (`pick_subject`), so caches made with the earlier choice are not reused.
 pub fn pipeline_signature(e: &FaceEngine) -> String {
     format!(
-        "detector={}{} embedder={} flip={}{} detect_max_side={} detect_min_side={}",
+        "detector={}{} embedder={} flip={}{} detect_max_side={} detect_min_side={} subject=centred",
         e.detector_name(),
         if e.detector_name().starts_with("yunet") { format!(" yunet_threshold={}", e.options.yunet_threshold) } else { String::new() },
         e.embedder_name(),
