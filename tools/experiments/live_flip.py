@@ -10,7 +10,10 @@ document side only (the first image of each pair as the document).
 
     simkyc calibrate --data ../shared/data --out /tmp/t.toml --cache /tmp/emb.json --no-open-set
     simkyc calibrate --data ../shared/data --out /tmp/t-noflip.toml --cache /tmp/emb-noflip.json --no-open-set --no-flip
-    python3 tools/experiments/live_flip.py /tmp/emb.json /tmp/emb-noflip.json
+    python3 tools/experiments/live_flip.py /tmp/emb.json /tmp/emb-noflip.json [DEFAULT STRICT]
+
+With DEFAULT and STRICT (the built-in thresholds, calibrated with flip on both sides), it also
+reports every group's FMR and FNMR there, as a server with `live_flip = false` decides.
 """
 import json, os, sys
 import numpy as np
@@ -59,6 +62,9 @@ def main():
             t = max(own.values())
             fnmr = "; ".join(f"{g} {(s[gen] < t).mean() * 100:.1f} %" for g, (s, gen, _) in scores.items() if gen.any())
             print(f"{name:30s} FMR {target:.0e}: threshold {t:.4f} (set by {max(own, key=own.get)}); FNMR {fnmr}")
+        for t in (float(x) for x in sys.argv[3:5]):
+            rates = "; ".join(f"{g} FMR {(s[~gen] >= t).mean() * 100:.3f} % FNMR {(s[gen] < t).mean() * 100 if gen.any() else float('nan'):.1f} %" for g, (s, gen, _) in scores.items())
+            print(f"{name:30s} at the built-in {t:.4f}: {rates}")
 
 
 if __name__ == "__main__":

@@ -393,11 +393,22 @@ impl FaceEngine {
         points: Option<&[[f64; 2]; 5]>,
         timings: &mut Timings,
     ) -> Result<Vec<f32>, FaceError> {
+        self.embed_face_flip(img, landmarks, points, self.options.flip, timings)
+    }
+
+    fn embed_face_flip(
+        &self,
+        img: &RgbImage,
+        landmarks: &[[f64; 2]],
+        points: Option<&[[f64; 2]; 5]>,
+        flip: bool,
+        timings: &mut Timings,
+    ) -> Result<Vec<f32>, FaceError> {
         let t = Instant::now();
         let chip = self.chip(img, landmarks, points)?;
         timings.align_ms += ms(t);
         let t = Instant::now();
-        let e = self.embed_chips(&[&chip])?.pop().ok_or_else(|| FaceError::Model("embedder returned nothing".into()))?;
+        let e = self.embed_chips(&[&chip], flip)?.pop().ok_or_else(|| FaceError::Model("embedder returned nothing".into()))?;
         timings.embed_ms += ms(t);
         Ok(e)
     }
@@ -412,10 +423,10 @@ impl FaceEngine {
         Ok(extract_chip_with(img, &tf, cw, ch, self.chip_border()))
     }
 
-    /// Final embeddings of aligned chips: flip averaging and adaptation as configured, the
-    /// network run `embed_batch` chips at a time.
-    fn embed_chips(&self, chips: &[&RgbImage]) -> Result<Vec<Vec<f32>>, FaceError> {
-        let mut out = self.embedder.embed_many(chips, self.options.flip, self.options.embed_batch)?;
+    /// Final embeddings of aligned chips: flip averaging when `flip`, adaptation as configured,
+    /// the network run `embed_batch` chips at a time.
+    fn embed_chips(&self, chips: &[&RgbImage], flip: bool) -> Result<Vec<Vec<f32>>, FaceError> {
+        let mut out = self.embedder.embed_many(chips, flip, self.options.embed_batch)?;
         if let Some(a) = &self.options.adaptation {
             for e in out.iter_mut() {
                 *e = a.apply(e)?;
@@ -428,7 +439,7 @@ impl FaceEngine {
     /// together (`embed_batch` at a time): the same results as `analyze` on each, one network
     /// run per batch instead of per face. Each analysis's `embed_ms` is its share of the total.
     pub fn analyze_many(&self, imgs: &[RgbImage]) -> Result<Vec<FaceAnalysis>, FaceError> {
-        let mut all: Vec<FaceAnalysis> = imgs.iter().map(|img| self.analyze_with(img, false)).collect::<Result<_, _>>()?;
+        let mut all: Vec<FaceAnalysis> = imgs.iter().map(|img| self.analyze_with(img, None)).collect::<Result<_, _>>()?;
         let mut chips = Vec::new();
         let mut owners = Vec::new();
         for (i, (a, img)) in all.iter_mut().zip(imgs).enumerate() {
@@ -441,7 +452,7 @@ impl FaceEngine {
         }
         let t = Instant::now();
         let refs: Vec<&RgbImage> = chips.iter().collect();
-        let embeddings = self.embed_chips(&refs)?;
+        let embeddings = self.embed_chips(&refs, self.options.flip)?;
         let share = ms(t) / owners.len().max(1) as f64;
         for (i, e) in owners.into_iter().zip(embeddings) {
             if let Some(s) = all[i].subject.as_mut() {
@@ -454,16 +465,24 @@ impl FaceEngine {
 
     /// Runs the whole pipeline on a decoded image.
     pub fn analyze(&self, img: &RgbImage) -> Result<FaceAnalysis, FaceError> {
-        self.analyze_with(img, true)
+        self.analyze_with(img, Some(self.options.flip))
+    }
+
+    /// Runs the whole pipeline with flip averaging only where `flip` and the engine's options
+    /// both ask for it: live frames embedded without their mirror, at half the embedding cost,
+    /// when an operator trades a little accuracy for capacity (`live_flip = false`).
+    pub fn analyze_flip(&self, img: &RgbImage, flip: bool) -> Result<FaceAnalysis, FaceError> {
+        self.analyze_with(img, Some(self.options.flip && flip))
     }
 
     /// Finds the faces and the subject's landmarks without computing its embedding (left
     /// empty): enough to judge framing and quality, at a fraction of the cost.
     pub fn locate(&self, img: &RgbImage) -> Result<FaceAnalysis, FaceError> {
-        self.analyze_with(img, false)
+        self.analyze_with(img, None)
     }
 
-    fn analyze_with(&self, img: &RgbImage, embed: bool) -> Result<FaceAnalysis, FaceError> {
+    /// The pipeline, embedding the subject (with flip averaging or not) when `embed` says so.
+    fn analyze_with(&self, img: &RgbImage, embed: Option<bool>) -> Result<FaceAnalysis, FaceError> {
         let mut timings = Timings::default();
         let t = Instant::now();
         let found = self.detect_found(img)?;
@@ -480,7 +499,10 @@ impl FaceEngine {
                 let eye = |a: [f64; 2], b: [f64; 2]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
                 let (l, r) = (eye(landmarks[0], landmarks[1]), eye(landmarks[2], landmarks[3]));
                 let inter_eye_px = ((l[0] - r[0]).powi(2) + (l[1] - r[1]).powi(2)).sqrt();
-                let embedding = if embed { self.embed_face(img, &landmarks, points.as_ref(), &mut timings)? } else { Vec::new() };
+                let embedding = match embed {
+                    Some(flip) => self.embed_face_flip(img, &landmarks, points.as_ref(), flip, &mut timings)?,
+                    None => Vec::new(),
+                };
                 Some(Subject { face, landmarks, points, inter_eye_px, embedding })
             }
         };

@@ -83,3 +83,26 @@ fn concurrent_analyses_give_the_sequential_embeddings() {
         });
     }
 }
+
+/// `analyze_flip(img, false)` embeds without the mirror, exactly as an engine loaded without
+/// flip averaging does; `analyze_flip(img, true)` is `analyze`; and an engine without flip
+/// averaging never gains it.
+#[test]
+fn live_frames_can_be_embedded_without_their_mirror() {
+    let (Some(data), Some(models)) = (common::data_dir(), common::models_dir()) else { return };
+    let imgs = photos(&data);
+    let runtime = common::runtimes(&models).pop().expect("a runtime");
+    let load =
+        |flip: bool| FaceEngine::load(&models, EngineOptions { runtime: runtime.clone(), flip, ..Default::default() }).expect("engine");
+    let (with, without) = (load(true), load(false));
+    let emb = |a: simkyc_face::FaceAnalysis| a.subject.expect("a face").embedding;
+    let same = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) <= 1e-5;
+    for img in &imgs {
+        let flipped = emb(with.analyze(img).expect("analyze"));
+        let plain = emb(without.analyze(img).expect("analyze"));
+        assert!(!same(&flipped, &plain), "flip averaging changes the embedding");
+        assert!(same(&emb(with.analyze_flip(img, true).expect("analyze")), &flipped));
+        assert!(same(&emb(with.analyze_flip(img, false).expect("analyze")), &plain));
+        assert!(same(&emb(without.analyze_flip(img, true).expect("analyze")), &plain));
+    }
+}

@@ -99,12 +99,12 @@ pub async fn load_face(config: &Config) -> Result<Arc<FaceStack>, StartError> {
     let models_dir = config.models_dir.clone().unwrap_or_else(simkyc_models::cache::default_models_dir);
     let (thresholds, max_bytes, max_side, threads) =
         (config.thresholds.clone(), config.max_image_bytes, config.max_image_side, config.inference_threads);
-    let (choice, runtime_threads) = (config.runtime, config.runtime_threads);
+    let (choice, runtime_threads, live_flip) = (config.runtime, config.runtime_threads, config.live_flip);
     let face = tokio::task::spawn_blocking(move || -> Result<FaceStack, StartError> {
         let runtime = Runtime::for_models_dir(choice, &models_dir, runtime_threads)
             .map_err(|e| StartError::Other(format!("inference runtime: {e}")))?;
-        tracing::info!(runtime = %runtime.describe(), "inference runtime");
-        Ok(FaceStack::load(&models_dir, thresholds.as_deref(), max_bytes, max_side, threads, &runtime)?)
+        tracing::info!(runtime = %runtime.describe(), live_flip, "inference runtime");
+        Ok(FaceStack::load(&models_dir, thresholds.as_deref(), max_bytes, max_side, threads, &runtime, live_flip)?)
     })
     .await
     .map_err(|e| StartError::Other(format!("loading models: {e}")))??;

@@ -91,6 +91,10 @@ pub struct Config {
     pub max_concurrent_uploads: usize,
     /// How the in-memory 1:N galleries hold templates: f32, f16 or int8 (docs/scale.md).
     pub gallery_precision: simkyc_gallery::Precision,
+    /// Embed live frames with flip averaging (the default). `false` embeds them without their
+    /// mirror, halving the embedding cost of a capture, for a measured 1-2 points of FNMR
+    /// (docs/configuration.md); document photos keep it either way.
+    pub live_flip: bool,
     /// Target false-positive identification rate of the 1:N duplicate check: the share of
     /// registrations of a face not yet enrolled that are sent to review as possible duplicates.
     /// The threshold is chosen for it at each operator's gallery size (docs/scale.md).
@@ -147,6 +151,7 @@ impl Default for Config {
             rate_limit_per_address: 100,
             max_concurrent_uploads: 64,
             gallery_precision: simkyc_gallery::Precision::Int8,
+            live_flip: true,
             duplicate_fpir: 0.01,
         }
     }
@@ -234,6 +239,7 @@ impl Config {
         env_parse("SIMKYC_RATE_LIMIT_PER_ADDRESS", &mut c.rate_limit_per_address)?;
         env_parse("SIMKYC_MAX_CONCURRENT_UPLOADS", &mut c.max_concurrent_uploads)?;
         env_parse("SIMKYC_GALLERY_PRECISION", &mut c.gallery_precision)?;
+        env_parse("SIMKYC_LIVE_FLIP", &mut c.live_flip)?;
         env_parse("SIMKYC_DUPLICATE_FPIR", &mut c.duplicate_fpir)?;
         Ok(c)
     }

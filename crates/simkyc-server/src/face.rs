@@ -33,7 +33,8 @@ impl std::ops::Deref for FaceStack {
 
 impl FaceStack {
     /// Loads the verifier (see [`Verifier::load`]) with images limited to `max_image_bytes` and
-    /// `max_side`, and at most `parallel` analyses at once.
+    /// `max_side`, at most `parallel` analyses at once, and live frames embedded with their
+    /// mirror or not (`live_flip`).
     pub fn load(
         models_dir: &Path,
         thresholds: Option<&Path>,
@@ -41,9 +42,10 @@ impl FaceStack {
         max_side: u32,
         parallel: usize,
         runtime: &Runtime,
+        live_flip: bool,
     ) -> Result<FaceStack, LoadError> {
         let limits = DecodeLimits { max_bytes: max_image_bytes, max_side, ..Default::default() };
-        let verifier = Verifier::load(models_dir, thresholds, limits, runtime)?;
+        let verifier = Verifier::load(models_dir, thresholds, limits, runtime)?.with_live_flip(live_flip);
         // Reading documents from photos is optional: a models directory without the OCR pack
         // still serves registrations, and `/v1/documents/read` says what is missing.
         let reader = match simkyc_ocr::TextReader::load(models_dir, runtime) {

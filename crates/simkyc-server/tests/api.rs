@@ -84,6 +84,25 @@ fn registration_flow_postgres() {
     full_flow(&h);
 }
 
+/// An operator short of capacity embeds live frames without their mirror (`live_flip = false`,
+/// half the embedding cost of a capture): the live score changes a little, the same person is
+/// still approved and different people are still rejected at the built-in thresholds.
+#[test]
+fn live_frames_without_their_mirror() {
+    let (Some(with), Some(without)) = (Harness::sqlite(), Harness::sqlite_with(|c| c.live_flip = false)) else { return };
+    let score = |h: &Harness| {
+        let (id, c) = h.register("clerk", &resident_id(21), ("Kim_Dae-jung", 2), &[("Kim_Dae-jung", 3)]);
+        assert_eq!(c.json["decision"], "review", "{:?}", c.json);
+        h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None).json["scores"]["match"].as_f64().expect("a match score")
+    };
+    let (flipped, plain) = (score(&with), score(&without));
+    assert!(flipped != plain && (flipped - plain).abs() < 0.05, "live score with flip {flipped}, without {plain}");
+    let (_, c) = without.register("clerk", &resident_id(22), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);
+    assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
+    let (_, c) = without.register("clerk", &resident_id(23), ("Ai_Sugiyama", 1), &[("Zhu_Rongji", 1)]);
+    assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("rejected"), vec!["face_mismatch".to_string()]), "{:?}", c.json);
+}
+
 #[test]
 fn operating_points_and_review() {
     let Some(h) = Harness::sqlite() else { return };

@@ -124,7 +124,11 @@ impl Verifier {
     /// Analyses one decoded image to `depth`, taking the eye openness from `tracked` (the
     /// challenge's mesh of this very frame) instead of running the face mesh again.
     fn analyse_image_tracked(&self, img: &RgbImage, depth: Depth, tracked: Option<&MeshSignals>) -> Result<Analysed, FaceError> {
-        let analysis = if depth == Depth::Framing { self.engine.locate(img)? } else { self.engine.analyze(img)? };
+        let analysis = match depth {
+            Depth::Framing => self.engine.locate(img)?,
+            Depth::Document => self.engine.analyze(img)?,
+            Depth::Live => self.engine.analyze_flip(img, self.live_flip)?,
+        };
         let quality = analysis.subject.as_ref().map(|s| measure(img, s));
         let (mut liveness, mut eyes) = (None, None);
         if let Some(s) = analysis.subject.as_ref().filter(|_| depth != Depth::Document) {

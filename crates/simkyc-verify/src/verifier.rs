@@ -43,6 +43,9 @@ pub struct Verifier {
     pub mesh: Arc<FaceMesh>,
     /// The calibration the points come from.
     pub thresholds: Thresholds,
+    /// Whether live frames are embedded with flip averaging (the default) or, to halve their
+    /// embedding cost, without their mirror; document photos always keep it (docs/configuration.md).
+    pub live_flip: bool,
 }
 
 impl Verifier {
@@ -66,7 +69,20 @@ impl Verifier {
         let mesh = FaceMesh::load(models_dir, &manifest, runtime)
             .map_err(|e| models(&e))?
             .ok_or_else(|| models(&"the face mesh model (human-facemesh) is not installed"))?;
-        Ok(Verifier { engine: Arc::new(engine), points, liveness: Arc::new(liveness), mesh: Arc::new(mesh), thresholds: t })
+        Ok(Verifier {
+            engine: Arc::new(engine),
+            points,
+            liveness: Arc::new(liveness),
+            mesh: Arc::new(mesh),
+            thresholds: t,
+            live_flip: true,
+        })
+    }
+
+    /// The same verifier with live frames embedded with (`true`) or without their mirror.
+    pub fn with_live_flip(mut self, live_flip: bool) -> Verifier {
+        self.live_flip = live_flip;
+        self
     }
 
     /// The tag stored with templates: embedder plus adaptation (templates of two models are never compared).

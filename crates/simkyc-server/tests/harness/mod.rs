@@ -36,20 +36,29 @@ pub fn data_dir() -> Option<PathBuf> {
 
 /// The face stack shared by the tests (loaded once), if the models are installed.
 pub fn face() -> Option<Arc<FaceStack>> {
-    static FACE: OnceLock<Option<Arc<FaceStack>>> = OnceLock::new();
-    FACE.get_or_init(|| {
-        let dir = simkyc_models::cache::default_models_dir();
-        if !dir.join(simkyc_models::manifest::MANIFEST_FILE).is_file() {
-            assert!(!required("SIMKYC_REQUIRE_MODELS"), "models not installed in {} and SIMKYC_REQUIRE_MODELS=1", dir.display());
-            eprintln!("SKIPPED: models not installed in {} (run `simkyc models fetch`)", dir.display());
-            return None;
-        }
-        let c = Config::default();
-        // The service's default: onnxruntime where `models fetch` installed it, tract otherwise.
-        let runtime = simkyc_face::runtime::Runtime::for_models_dir(c.runtime, &dir, c.runtime_threads).expect("inference runtime");
-        Some(Arc::new(FaceStack::load(&dir, None, c.max_image_bytes, c.max_image_side, 2, &runtime).expect("loading the face stack")))
-    })
-    .clone()
+    face_with(true)
+}
+
+/// The shared face stack with live frames embedded with their mirror or not (`live_flip`; each
+/// loaded once), if the models are installed.
+pub fn face_with(live_flip: bool) -> Option<Arc<FaceStack>> {
+    static FACE: [OnceLock<Option<Arc<FaceStack>>>; 2] = [OnceLock::new(), OnceLock::new()];
+    FACE[usize::from(live_flip)]
+        .get_or_init(|| {
+            let dir = simkyc_models::cache::default_models_dir();
+            if !dir.join(simkyc_models::manifest::MANIFEST_FILE).is_file() {
+                assert!(!required("SIMKYC_REQUIRE_MODELS"), "models not installed in {} and SIMKYC_REQUIRE_MODELS=1", dir.display());
+                eprintln!("SKIPPED: models not installed in {} (run `simkyc models fetch`)", dir.display());
+                return None;
+            }
+            let c = Config::default();
+            // The service's default: onnxruntime where `models fetch` installed it, tract otherwise.
+            let runtime = simkyc_face::runtime::Runtime::for_models_dir(c.runtime, &dir, c.runtime_threads).expect("inference runtime");
+            Some(Arc::new(
+                FaceStack::load(&dir, None, c.max_image_bytes, c.max_image_side, 2, &runtime, live_flip).expect("loading the face stack"),
+            ))
+        })
+        .clone()
 }
 
 /// The PostgreSQL server URL for tests (a database is created per test), if configured.
@@ -121,7 +130,6 @@ impl Harness {
 
     fn start(pg: Option<String>, change: impl FnOnce(&mut Config)) -> Option<Harness> {
         let data = data_dir()?;
-        let face = face()?;
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let dir = tempfile::tempdir().unwrap();
         // The workflow tests use lfw-dev press photos as "live" frames; passive liveness rightly
@@ -135,6 +143,7 @@ impl Harness {
         };
         config.vault_keys_file = Some(dir.path().join("vault.keys"));
         change(&mut config);
+        let face = face_with(config.live_flip)?;
         let mut pg_cleanup = None;
         if let Some(base) = pg {
             let db = format!("simkyc_test_{}", simkyc_server::auth::new_id());
