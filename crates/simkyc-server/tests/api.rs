@@ -95,6 +95,12 @@ fn live_frames_without_their_mirror() {
         assert_eq!(c.json["decision"], "review", "{:?}", c.json);
         h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None).json["scores"]["match"].as_f64().expect("a match score")
     };
+    let flip_setting = |h: &Harness| h.call("GET", "/v1/admin/settings", "admin", None).json["operating_points"]["live_flip"].as_bool();
+    assert_eq!(
+        (flip_setting(&with), flip_setting(&without)),
+        (Some(true), Some(false)),
+        "the admin settings say how live frames are embedded"
+    );
     let (flipped, plain) = (score(&with), score(&without));
     assert!(flipped != plain && (flipped - plain).abs() < 0.05, "live score with flip {flipped}, without {plain}");
     let (_, c) = without.register("clerk", &resident_id(22), ("Hu_Jintao", 2), &[("Hu_Jintao", 4)]);

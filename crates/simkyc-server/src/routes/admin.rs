@@ -76,7 +76,10 @@ pub async fn settings(State(st): State<AppState>, Extension(p): Extension<Princi
     Ok(Json(json!({
         "operator": op.id, "sim_limit": op.sim_limit, "capture_mode": op.capture_mode,
         "retention_days": st.config.retention_days,
-        "operating_points": { "default": st.face.points.default, "strict": st.face.points.strict, "embedder": st.face.thresholds.embedder },
+        "operating_points": {
+            "default": st.face.points.default, "strict": st.face.points.strict, "embedder": st.face.thresholds.embedder,
+            "live_flip": st.face.live_flip,
+        },
         "duplicate_check": st.duplicate_check(&p.operator_id),
     })))
 }
