@@ -39,7 +39,7 @@ impl FaceBox {
         self.width().max(0.0) * self.height().max(0.0)
     }
     /// Area shared with another box.
-    fn intersection(&self, o: &FaceBox) -> f64 {
+    pub fn intersection(&self, o: &FaceBox) -> f64 {
         let (l, t) = (self.left.max(o.left), self.top.max(o.top));
         let (r, b) = (self.right.min(o.right), self.bottom.min(o.bottom));
         (r - l + 1.0).max(0.0) * (b - t + 1.0).max(0.0)

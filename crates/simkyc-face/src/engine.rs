@@ -184,17 +184,16 @@ fn ms(t: Instant) -> f64 {
 /// is framed in the middle (the console asks for it; ID photos and LFW are centred), so a
 /// bystander nearer the camera but at the edge, often cut off by it, is not taken for them.
 pub fn pick_subject(faces: &[FaceBox], width: u32, height: u32) -> Option<usize> {
-    let (w, h) = (width as f64, height as f64);
-    let (cx, cy) = (w / 2.0, h / 2.0);
+    let (cx, cy) = (width as f64 / 2.0, height as f64 / 2.0);
     let half_diag = (cx * cx + cy * cy).sqrt().max(1.0);
+    let image = FaceBox { left: 0.0, top: 0.0, right: width as f64 - 1.0, bottom: height as f64 - 1.0, score: 0.0 };
     faces
         .iter()
         .enumerate()
         .map(|(i, f)| {
             let (fx, fy) = ((f.left + f.right) / 2.0, (f.top + f.bottom) / 2.0);
             let d = (((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt() / half_diag).min(1.0);
-            let visible = (f.right.min(w) - f.left.max(0.0)).max(0.0) * (f.bottom.min(h) - f.top.max(0.0)).max(0.0);
-            (i, (visible * (1.0 - d).powi(2)).max(0.0))
+            (i, (f.intersection(&image) * (1.0 - d).powi(2)).max(0.0))
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(i, _)| i)

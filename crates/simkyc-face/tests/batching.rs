@@ -7,6 +7,11 @@ mod common;
 use simkyc_face::decode::{decode_rgb, DecodeLimits};
 use simkyc_face::{EngineOptions, FaceEngine};
 
+/// The largest difference between two embeddings, value by value.
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+}
+
 fn photos(data: &std::path::Path) -> Vec<image::RgbImage> {
     common::first_photos(data, "asian-wild", 5)
         .iter()
@@ -33,7 +38,7 @@ fn batches_of_any_size_give_the_one_by_one_embeddings() {
             let many: Vec<Vec<f32>> =
                 e.analyze_many(&imgs).expect("analyze_many").into_iter().map(|a| a.subject.expect("a face").embedding).collect();
             for (got, w) in one.iter().chain(&many).zip(want.iter().chain(&want)) {
-                let d = got.iter().zip(w).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                let d = max_abs_diff(got, w);
                 assert!(d <= 1e-5, "{}: batch {batch} differs from one by one by {d}", runtime.name());
             }
         }
@@ -47,7 +52,7 @@ fn batches_of_any_size_give_the_one_by_one_embeddings() {
             one.into_iter().chain(many).collect::<Vec<_>>()
         });
         for (got, w) in lent.iter().zip(want.iter().chain(&want)) {
-            let d = got.iter().zip(w).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            let d = max_abs_diff(got, w);
             assert!(d <= 1e-5, "{}: with a spare thread the embedding differs by {d}", runtime.name());
         }
         assert_eq!(lent.len(), 2 * want.len());
@@ -71,7 +76,7 @@ fn concurrent_analyses_give_the_sequential_embeddings() {
                         for round in 0..3 {
                             let k = (t + round) % imgs.len();
                             let got = e.analyze(&imgs[k]).expect("analyze").subject.expect("a face").embedding;
-                            let d = got.iter().zip(&want[k]).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+                            let d = max_abs_diff(&got, &want[k]);
                             assert!(d <= 1e-5, "{name}: thread {t} photo {k} differs by {d}");
                         }
                     })
@@ -96,7 +101,7 @@ fn live_frames_can_be_embedded_without_their_mirror() {
         |flip: bool| FaceEngine::load(&models, EngineOptions { runtime: runtime.clone(), flip, ..Default::default() }).expect("engine");
     let (with, without) = (load(true), load(false));
     let emb = |a: simkyc_face::FaceAnalysis| a.subject.expect("a face").embedding;
-    let same = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) <= 1e-5;
+    let same = |a: &[f32], b: &[f32]| max_abs_diff(a, b) <= 1e-5;
     for img in &imgs {
         let flipped = emb(with.analyze(img).expect("analyze"));
         let plain = emb(without.analyze(img).expect("analyze"));
