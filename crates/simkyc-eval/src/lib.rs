@@ -2,6 +2,7 @@
 //! operating points across population groups, and DET plots.
 
 pub mod calibration;
+pub mod confidence;
 pub mod identification;
 pub mod metrics;
 pub mod pairs;

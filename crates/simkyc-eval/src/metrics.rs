@@ -72,7 +72,8 @@ pub fn threshold_for_fmr(s: &[Scored], target: f64) -> Option<f32> {
     Some(t)
 }
 
-fn next_up(x: f32) -> f32 {
+/// The next f32 above `x` (−∞ steps to the lowest finite value).
+pub(crate) fn next_up(x: f32) -> f32 {
     if x.is_infinite() && x < 0.0 {
         return f32::MIN;
     }

@@ -40,6 +40,14 @@ pub struct OperatingPoint {
     pub threshold: f32,
     /// Which group set the threshold.
     pub set_by: String,
+    /// Where the strictest group's own pairs reach the target; `threshold` lies above it by the
+    /// confidence margin (absent in files calibrated without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empirical_threshold: Option<f32>,
+    /// Confidence that the threshold holds the target on new people of the same population
+    /// (identity resampling, docs/accuracy.md); absent when calibrated at the empirical point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
     /// Results on each group.
     pub groups: Vec<GroupRates>,
 }
@@ -109,6 +117,19 @@ impl Thresholds {
         if !matches!(t.strict.threshold.partial_cmp(&t.default.threshold), Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)) {
             return Err(ThresholdsError("strict threshold is below the default threshold".into()));
         }
+        for (name, op) in [("default", &t.default), ("strict", &t.strict)] {
+            if let Some(c) = op.confidence {
+                if !(c > 0.0 && c < 1.0) {
+                    return Err(ThresholdsError(format!("{name}: confidence {c} is not between 0 and 1")));
+                }
+            }
+            if let Some(e) = op.empirical_threshold {
+                // A confidence margin only ever raises a threshold above the empirical point.
+                if op.threshold.partial_cmp(&e).is_none_or(|o| o == std::cmp::Ordering::Less) {
+                    return Err(ThresholdsError(format!("{name}: threshold {} lies below its empirical point {e}", op.threshold)));
+                }
+            }
+        }
         if let Some(o) = &t.open_set {
             o.validate().map_err(ThresholdsError)?;
         }
@@ -145,5 +166,20 @@ mod tests {
         assert_eq!(builtin_for("dlib-resnet-v1"), Some(BUILTIN_DLIB));
         assert!(builtin_for("no-such-embedder").is_none());
         assert!(Thresholds::load(None, "no-such-embedder").is_err());
+    }
+
+    #[test]
+    fn the_default_engine_ships_thresholds_with_a_confidence_margin() {
+        let t = Thresholds::parse(BUILTIN).expect("built-in thresholds parse");
+        for op in [&t.default, &t.strict] {
+            let e = op.empirical_threshold.expect("the built-in file records the empirical point");
+            assert!(op.threshold > e, "{} against {e}", op.threshold);
+            assert_eq!(op.confidence, Some(0.9));
+        }
+        // A margin that would lower a threshold, or a confidence that is not a probability, is refused.
+        let lowered = BUILTIN.replacen("empirical_threshold = 0.", "empirical_threshold = 0.9", 1);
+        assert!(Thresholds::parse(&lowered).expect_err("refused").to_string().contains("below its empirical point"));
+        let odd = BUILTIN.replacen("confidence = 0.9", "confidence = 1.5", 1);
+        assert!(Thresholds::parse(&odd).expect_err("refused").to_string().contains("confidence"));
     }
 }

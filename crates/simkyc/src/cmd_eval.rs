@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use simkyc_eval::calibration::operating_point;
+use simkyc_eval::calibration::{operating_point, with_margin};
+use simkyc_eval::confidence::{common_threshold_bound, PersonPair, Resampling};
 use simkyc_eval::metrics::{accuracy, eer, rates_at, roc, tar_at_far, Scored};
 use simkyc_eval::pairs::{list_images, read_pairs, ImageRef, Pair};
 use simkyc_face::embed::cosine;
@@ -74,6 +75,14 @@ pub struct CalibrateArgs {
     /// server then searches at the strict point).
     #[arg(long)]
     pub no_open_set: bool,
+    /// Confidence that each threshold holds its target FMR on new people of the same population:
+    /// the threshold is the upper confidence bound from resampling each group's people. 0 keeps
+    /// the empirical point (the target then fails on about half of new samples).
+    #[arg(long, default_value_t = 0.9)]
+    pub confidence: f64,
+    /// Resamples of every group's people for the confidence bound.
+    #[arg(long, default_value_t = 1000)]
+    pub replicates: usize,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -242,6 +251,36 @@ impl Group {
         }
     }
 
+    /// The group's impostor pairs with the people on each side, for resampling people.
+    fn impostor_people(&self, emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> Vec<PersonPair> {
+        let mut people: HashMap<String, u32> = HashMap::new();
+        let mut person = |name: &str| -> u32 {
+            let n = people.len() as u32;
+            *people.entry(name.to_string()).or_insert(n)
+        };
+        let vec_of = |i: &ImageRef| emb.get(&i.path(&self.dir)).and_then(|x| x.as_ref());
+        match &self.pairs {
+            GroupPairs::Listed(p) => p
+                .iter()
+                .filter(|p| p.a.name != p.b.name)
+                .map(|p| PersonPair { score: pair_score(vec_of(&p.a), vec_of(&p.b)), a: person(&p.a.name), b: person(&p.b.name) })
+                .collect(),
+            GroupPairs::All(imgs) => {
+                let e: Vec<Option<&Vec<f32>>> = imgs.iter().map(vec_of).collect();
+                let who: Vec<u32> = imgs.iter().map(|i| person(&i.name)).collect();
+                let mut out = Vec::new();
+                for i in 0..imgs.len() {
+                    for j in i + 1..imgs.len() {
+                        if who[i] != who[j] {
+                            out.push(PersonPair { score: pair_score(e[i], e[j]), a: who[i], b: who[j] });
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+
     fn score(&self, emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> Vec<Scored> {
         match &self.pairs {
             GroupPairs::Listed(p) => score_pairs(p, &self.dir, emb),
@@ -290,14 +329,37 @@ pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     let paths: Vec<PathBuf> = groups.iter().flat_map(|g| g.images()).collect();
     let emb = adapt_all(embed_all(&engine, &paths, a.cache.as_deref())?, ad.as_deref())?;
     let scored: Vec<(String, Vec<Scored>)> = groups.iter().map(|g| (g.name.clone(), g.score(&emb))).collect();
-    let default = operating_point(&scored, 1e-3)?;
-    let strict = operating_point(&scored, 1e-4)?;
+    let mut default = operating_point(&scored, 1e-3)?;
+    let mut strict = operating_point(&scored, 1e-4)?;
+    if a.confidence != 0.0 {
+        let people: Vec<(String, Vec<PersonPair>)> = groups.iter().map(|g| (g.name.clone(), g.impostor_people(&emb))).collect();
+        for (i, op) in [&mut default, &mut strict].into_iter().enumerate() {
+            let r = Resampling { confidence: a.confidence, replicates: a.replicates, seed: 20_261_203 + i as u64 };
+            let b = common_threshold_bound(&people, op.target_fmr, r)?;
+            eprintln!(
+                "target FMR {:.0e}: empirical {:.4}; over {} resamples of the people: median {:.4}, sd {:.4}, {:.0} % bound {:.4}",
+                op.target_fmr,
+                op.threshold,
+                a.replicates,
+                b.median,
+                b.sd,
+                a.confidence * 100.0,
+                b.threshold
+            );
+            *op = with_margin(&scored, op.clone(), b.threshold, a.confidence);
+        }
+    }
     let t = Thresholds {
         embedder: engine.embedder_name().to_string(),
         pipeline: score_signature(&engine, ad.as_deref()),
         note: format!(
-            "simkyc calibrate on {}: per-group thresholds for the target FMR, strictest kept; failed images score -inf. {} images, {} without a usable face.",
+            "simkyc calibrate on {}: per-group thresholds for the target FMR, strictest kept{}; failed images score -inf. {} images, {} without a usable face.",
             a.data.display(),
+            if a.confidence != 0.0 {
+                format!(", raised to its {:.0} % upper confidence bound over {} resamples of each group's people", a.confidence * 100.0, a.replicates)
+            } else {
+                String::new()
+            },
             emb.len(),
             emb.values().filter(|e| e.is_none()).count()
         ),
@@ -307,7 +369,17 @@ pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     };
     let t = if a.no_open_set { t } else { Thresholds { open_set: Some(calibrate_open_set(&groups, &emb)?), ..t } };
     for op in [&t.default, &t.strict] {
-        println!("target FMR {:.0e}: threshold {:.4} (set by {})", op.target_fmr, op.threshold, op.set_by);
+        match (op.empirical_threshold, op.confidence) {
+            (Some(e), Some(c)) => println!(
+                "target FMR {:.0e}: threshold {:.4} (set by {}; empirical {:.4}, raised to the {:.0} % confidence bound)",
+                op.target_fmr,
+                op.threshold,
+                op.set_by,
+                e,
+                c * 100.0
+            ),
+            _ => println!("target FMR {:.0e}: threshold {:.4} (set by {})", op.target_fmr, op.threshold, op.set_by),
+        }
         for g in &op.groups {
             println!(
                 "  {:<16} own {:.4}  FMR {:.5}%  FNMR {:>6.2}%  ({} impostor, {} genuine pairs)",
