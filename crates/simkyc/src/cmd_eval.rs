@@ -323,6 +323,9 @@ pub fn calibration_groups(data: &Path) -> Result<Vec<Group>> {
 
 /// Runs `calibrate`.
 pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
+    if !(a.confidence == 0.0 || (a.confidence > 0.0 && a.confidence < 1.0)) || a.replicates == 0 {
+        anyhow::bail!("--confidence must be 0 (the empirical point) or a probability between 0 and 1, and --replicates at least 1");
+    }
     let engine = load_engine_raw(&a.engine)?;
     let ad = load_adaptation(&a.engine, engine.embedder_name())?;
     let groups = calibration_groups(&a.data)?;

@@ -29,6 +29,12 @@ fn models_installed() -> bool {
     ok
 }
 
+/// The shared data folder when both it and the models are there (each absence says SKIPPED).
+fn data_and_models() -> Option<PathBuf> {
+    let d = data_dir()?;
+    models_installed().then_some(d)
+}
+
 fn simkyc() -> Command {
     Command::new(env!("CARGO_BIN_EXE_simkyc"))
 }
@@ -41,10 +47,7 @@ fn last_json(stdout: &[u8]) -> serde_json::Value {
 
 #[test]
 fn compare_json_reports_score_decision_boxes_and_timings() {
-    let Some(d) = data_dir() else { return };
-    if !models_installed() {
-        return;
-    }
+    let Some(d) = data_and_models() else { return };
     let img = |n: &str, i: u32| d.join(format!("lfw-dev/images/{n}/{n}_{i:04}.jpg"));
     let out = simkyc().args(["compare", "--json"]).arg(img("Ai_Sugiyama", 1)).arg(img("Ai_Sugiyama", 1)).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -87,11 +90,21 @@ fn compare_json_reports_score_decision_boxes_and_timings() {
 }
 
 #[test]
-fn compare_refuses_a_non_image_with_a_clear_error() {
-    let Some(d) = data_dir() else { return };
-    if !models_installed() {
-        return;
+fn calibrate_refuses_a_confidence_that_is_not_a_probability_before_any_work() {
+    for c in ["1", "1.5", "-0.1", "NaN"] {
+        let out = simkyc()
+            .args(["calibrate", "--data", "/nonexistent", "--out", "/nonexistent/t.toml", &format!("--confidence={c}")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--confidence {c}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--confidence must be 0") && !err.contains("panicked"), "{err}");
     }
+}
+
+#[test]
+fn compare_refuses_a_non_image_with_a_clear_error() {
+    let Some(d) = data_and_models() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let bogus = tmp.path().join("id.jpg");
     std::fs::write(&bogus, b"this is not a jpeg").unwrap();
@@ -104,10 +117,7 @@ fn compare_refuses_a_non_image_with_a_clear_error() {
 
 #[test]
 fn eval_counts_failed_images_as_errors_and_prints_json() {
-    let Some(d) = data_dir() else { return };
-    if !models_installed() {
-        return;
-    }
+    let Some(d) = data_and_models() else { return };
     let tmp = tempfile::tempdir().unwrap();
     // 3 genuine + 3 impostor pairs; one impostor pair names an image that does not exist.
     let pairs = "3\nAi_Sugiyama\t1\t2\nChen_Shui-bian\t1\t2\nChoi_Sung-hong\t1\t2\n\
@@ -296,10 +306,7 @@ fn http(addr: &str, method: &str, path: &str, key: Option<&str>, body: &str) -> 
 
 #[test]
 fn serve_answers_logs_no_personal_data_and_shuts_down_gracefully() {
-    let Some(d) = data_dir() else { return };
-    if !models_installed() {
-        return;
-    }
+    let Some(d) = data_and_models() else { return };
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let key = simkyc()
@@ -363,10 +370,7 @@ fn serve_answers_logs_no_personal_data_and_shuts_down_gracefully() {
 
 #[test]
 fn liveness_eval_on_pad_dev_reports_apcer_and_bpcer() {
-    let Some(d) = data_dir() else { return };
-    if !models_installed() {
-        return;
-    }
+    let Some(d) = data_and_models() else { return };
     let out = simkyc().args(["liveness", "--json", "--eval"]).arg(d.join("pad-dev")).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -403,10 +407,7 @@ fn liveness_eval_on_pad_dev_reports_apcer_and_bpcer() {
 
 #[test]
 fn quality_flags_blur_darkness_and_missing_faces() {
-    let Some(d) = data_dir() else { return };
-    if !models_installed() {
-        return;
-    }
+    let Some(d) = data_and_models() else { return };
     let dir = tempfile::tempdir().unwrap();
     let sharp = d.join("lfw-dev/images/Hu_Jintao/Hu_Jintao_0004.jpg");
     let img = image::open(&sharp).unwrap().to_rgb8();
@@ -436,10 +437,7 @@ fn quality_flags_blur_darkness_and_missing_faces() {
 
 #[test]
 fn compare_live_frames_runs_the_service_checks() {
-    let Some(d) = data_dir() else { return };
-    if !models_installed() {
-        return;
-    }
+    let Some(d) = data_and_models() else { return };
     let dir = tempfile::tempdir().unwrap();
     for (i, n) in [2, 4].iter().enumerate() {
         std::fs::copy(d.join(format!("lfw-dev/images/Hu_Jintao/Hu_Jintao_{n:04}.jpg")), dir.path().join(format!("{i}.jpg"))).unwrap();
@@ -509,10 +507,7 @@ fn clip_frame(clip: &std::path::Path, at: f64, out: &std::path::Path) -> bool {
 
 #[test]
 fn compare_live_frames_and_the_service_decide_the_same_frames_alike() {
-    let Some(d) = data_dir() else { return };
-    if !models_installed() {
-        return;
-    }
+    let Some(d) = data_and_models() else { return };
     use base64::Engine;
     let dir = tempfile::tempdir().unwrap();
     let real = d.join("pad-dev/real2.webm");
