@@ -564,6 +564,12 @@ fn metrics_and_openapi() {
     assert_eq!(d["gallery_size"], 1, "{s:?}");
     assert_eq!(d["target_fpir"], 0.01);
     let strict = s.json["operating_points"]["strict"].as_f64().unwrap();
+    let points = &s.json["operating_points"];
+    assert_eq!(points["confidence"], 0.9, "{points}");
+    for p in ["default", "strict"] {
+        let (t, e) = (points[p].as_f64().unwrap(), points["empirical"][p].as_f64().unwrap());
+        assert!(t > e, "the {p} threshold {t} lies above its empirical point {e} by the margin");
+    }
     let t = d["threshold"].as_f64().unwrap();
     assert!(t >= strict - 1e-6 && (gauge("simkyc_duplicate_threshold") - t).abs() < 1e-6, "{d}");
     assert_eq!(d["target_held"], true, "the built-in calibration holds 1% at one template: {d}");

@@ -79,6 +79,13 @@ pub async fn settings(State(st): State<AppState>, Extension(p): Extension<Princi
         "operating_points": {
             "default": st.face.points.default, "strict": st.face.points.strict, "embedder": st.face.thresholds.embedder,
             "live_flip": st.face.live_flip,
+            // The points where the development people's own pairs reach each target, and the
+            // confidence with which the thresholds above hold it on new people (docs/accuracy.md).
+            "empirical": {
+                "default": st.face.thresholds.default.empirical_threshold,
+                "strict": st.face.thresholds.strict.empirical_threshold,
+            },
+            "confidence": st.face.thresholds.default.confidence,
         },
         "duplicate_check": st.duplicate_check(&p.operator_id),
     })))
