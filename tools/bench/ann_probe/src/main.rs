@@ -3,8 +3,22 @@
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use std::time::Instant;
+/// Reads a mean and a Cholesky factor (`tools/experiments/embedding_spread.py /tmp/emb.json FILE`).
+fn read_gaussian(path: &str) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let text = std::fs::read_to_string(path).expect("read the Gaussian file");
+    let mut rows: Vec<Vec<f32>> =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split_whitespace().map(|v| v.parse().expect("a number")).collect()).collect();
+    let mean = rows.remove(0);
+    assert!(rows.len() == mean.len() && rows.iter().all(|r| r.len() == mean.len()), "a mean line and a square factor");
+    (mean, rows)
+}
+
 fn main() {
+    // Arguments: gallery size, then optionally a Gaussian file (real templates' mean and
+    // covariance factor) instead of the isotropic model, and the graph's connectivity.
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let gaussian = std::env::args().nth(2).filter(|a| a != "-").map(|p| read_gaussian(&p));
+    let connectivity: usize = std::env::args().nth(3).and_then(|a| a.parse().ok()).unwrap_or(16);
     let d = 128;
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let mut mean = vec![0f32; d];
@@ -15,23 +29,30 @@ fn main() {
     let mn = mean.iter().map(|x| x * x).sum::<f32>().sqrt();
     mean.iter_mut().for_each(|m| *m *= 0.35 / mn);
     let gen = |rng: &mut rand::rngs::StdRng| -> Vec<f32> {
-        let mut v: Vec<f32> = (0..d)
-            .map(|i| {
-                let z: f32 = StandardNormal.sample(rng);
-                mean[i] + z * 0.083
-            })
-            .collect();
+        let mut v: Vec<f32> = match &gaussian {
+            Some((mu, l)) => {
+                let z: Vec<f32> = (0..d).map(|_| StandardNormal.sample(rng)).collect();
+                (0..d).map(|i| mu[i] + l[i].iter().zip(&z).map(|(a, b)| a * b).sum::<f32>()).collect()
+            }
+            None => (0..d)
+                .map(|i| {
+                    let z: f32 = StandardNormal.sample(rng);
+                    mean[i] + z * 0.083
+                })
+                .collect(),
+        };
         let nn = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter_mut().for_each(|x| *x /= nn);
         v
     };
+    println!("templates: {}, connectivity {connectivity}", if gaussian.is_some() { "real mean and covariance" } else { "isotropic model" });
     let data: Vec<Vec<f32>> = (0..n).map(|_| gen(&mut rng)).collect();
     let queries: Vec<Vec<f32>> = (0..200).map(|_| gen(&mut rng)).collect();
     let opts = usearch::IndexOptions {
         dimensions: d,
         metric: usearch::MetricKind::IP,
         quantization: usearch::ScalarKind::F16,
-        connectivity: 16,
+        connectivity,
         expansion_add: 128,
         expansion_search: 64,
         ..Default::default()
@@ -77,12 +98,12 @@ fn main() {
         })
         .collect();
     let mean_cos: f32 = mated.iter().map(|(j, v)| data[*j as usize].iter().zip(v).map(|(a, b)| a * b).sum::<f32>()).sum::<f32>() / 200.0;
-    for ef in [16usize, 64, 128, 256, 512] {
+    for ef in [16usize, 64, 128, 256, 512, 1024, 2048] {
         idx.change_expansion_search(ef);
         let found = mated.iter().filter(|(j, v)| idx.search(v, 10).unwrap().keys.contains(j)).count();
         println!("ef {ef}: mated probe (mean cosine {mean_cos:.3}) found in the top 10: {found}/200");
     }
-    for ef in [64usize, 128, 256, 512] {
+    for ef in [64usize, 128, 256, 512, 1024, 2048] {
         idx.change_expansion_search(ef);
         let mut lat = Vec::new();
         let mut hit = 0usize;
