@@ -6,8 +6,11 @@ use std::time::Instant;
 /// Reads a mean and a Cholesky factor (`tools/experiments/embedding_spread.py /tmp/emb.json FILE`).
 fn read_gaussian(path: &str) -> (Vec<f32>, Vec<Vec<f32>>) {
     let text = std::fs::read_to_string(path).expect("read the Gaussian file");
-    let mut rows: Vec<Vec<f32>> =
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.split_whitespace().map(|v| v.parse().expect("a number")).collect()).collect();
+    let mut rows: Vec<Vec<f32>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().map(|v| v.parse().expect("a number")).collect())
+        .collect();
     let mean = rows.remove(0);
     assert!(rows.len() == mean.len() && rows.iter().all(|r| r.len() == mean.len()), "a mean line and a square factor");
     (mean, rows)
