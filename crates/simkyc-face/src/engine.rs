@@ -474,6 +474,13 @@ impl FaceEngine {
         self.analyze_with(img, Some(self.options.flip && flip))
     }
 
+    /// The embedding of an already analysed subject of `img`, with flip averaging when `flip` (and
+    /// the engine's options) ask for it: the same chip and networks as [`FaceEngine::analyze_flip`],
+    /// so the result equals what it would have given.
+    pub fn embed_subject(&self, img: &RgbImage, subject: &Subject, flip: bool) -> Result<Vec<f32>, FaceError> {
+        self.embed_face_flip(img, &subject.landmarks, subject.points.as_ref(), self.options.flip && flip, &mut Timings::default())
+    }
+
     /// Finds the faces and the subject's landmarks without computing its embedding (left
     /// empty): enough to judge framing and quality, at a fraction of the cost.
     pub fn locate(&self, img: &RgbImage) -> Result<FaceAnalysis, FaceError> {

@@ -109,5 +109,10 @@ fn live_frames_can_be_embedded_without_their_mirror() {
         assert!(same(&emb(with.analyze_flip(img, true).expect("analyze")), &flipped));
         assert!(same(&emb(with.analyze_flip(img, false).expect("analyze")), &plain));
         assert!(same(&emb(without.analyze_flip(img, true).expect("analyze")), &plain));
+        // The mirror pass added later (`live_flip = near-threshold`) gives the flip-averaged
+        // embedding itself.
+        let first = with.analyze_flip(img, false).expect("analyze").subject.expect("a face");
+        assert!(same(&with.embed_subject(img, &first, true).expect("embed"), &flipped));
+        assert!(same(&with.embed_subject(img, &first, false).expect("embed"), &plain));
     }
 }

@@ -103,7 +103,7 @@ pub async fn load_face(config: &Config) -> Result<Arc<FaceStack>, StartError> {
     let face = tokio::task::spawn_blocking(move || -> Result<FaceStack, StartError> {
         let runtime = Runtime::for_models_dir(choice, &models_dir, runtime_threads)
             .map_err(|e| StartError::Other(format!("inference runtime: {e}")))?;
-        tracing::info!(runtime = %runtime.describe(), live_flip, "inference runtime");
+        tracing::info!(runtime = %runtime.describe(), live_flip = %live_flip, "inference runtime");
         Ok(FaceStack::load(&models_dir, thresholds.as_deref(), max_bytes, max_side, threads, &runtime, live_flip)?)
     })
     .await

@@ -91,10 +91,11 @@ pub struct Config {
     pub max_concurrent_uploads: usize,
     /// How the in-memory 1:N galleries hold templates: f32, f16 or int8 (docs/scale.md).
     pub gallery_precision: simkyc_gallery::Precision,
-    /// Embed live frames with flip averaging (the default). `false` embeds them without their
-    /// mirror, halving the embedding cost of a capture, for a measured 1-2 points of FNMR
-    /// (docs/configuration.md); document photos keep it either way.
-    pub live_flip: bool,
+    /// How live frames are embedded: `always` with their mirror (flip averaging; `true`),
+    /// `never` (`false`: half the embedding cost of a capture, a little FNMR lost) or
+    /// `near-threshold` (with the mirror only when the score lies near a threshold, where it could
+    /// change the decision); document photos keep it either way (docs/configuration.md).
+    pub live_flip: simkyc_verify::LiveFlip,
     /// Target false-positive identification rate of the 1:N duplicate check: the share of
     /// registrations of a face not yet enrolled that are sent to review as possible duplicates.
     /// The threshold is chosen for it at each operator's gallery size (docs/scale.md).
@@ -151,7 +152,7 @@ impl Default for Config {
             rate_limit_per_address: 100,
             max_concurrent_uploads: 64,
             gallery_precision: simkyc_gallery::Precision::Int8,
-            live_flip: true,
+            live_flip: simkyc_verify::LiveFlip::Always,
             duplicate_fpir: 0.01,
         }
     }

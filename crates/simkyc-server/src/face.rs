@@ -33,8 +33,8 @@ impl std::ops::Deref for FaceStack {
 
 impl FaceStack {
     /// Loads the verifier (see [`Verifier::load`]) with images limited to `max_image_bytes` and
-    /// `max_side`, at most `parallel` analyses at once, and live frames embedded with their
-    /// mirror or not (`live_flip`).
+    /// `max_side`, at most `parallel` analyses at once, and live frames embedded as `live_flip`
+    /// says (with their mirror, without it, or with it near a threshold).
     pub fn load(
         models_dir: &Path,
         thresholds: Option<&Path>,
@@ -42,7 +42,7 @@ impl FaceStack {
         max_side: u32,
         parallel: usize,
         runtime: &Runtime,
-        live_flip: bool,
+        live_flip: simkyc_verify::LiveFlip,
     ) -> Result<FaceStack, LoadError> {
         let limits = DecodeLimits { max_bytes: max_image_bytes, max_side, ..Default::default() };
         let verifier = Verifier::load(models_dir, thresholds, limits, runtime)?.with_live_flip(live_flip);

@@ -7,6 +7,7 @@ mod harness;
 
 use harness::{resident_id, sim, Harness};
 use serde_json::json;
+use simkyc_verify::LiveFlip;
 
 fn codes(a: &harness::Answer) -> Vec<String> {
     a.json["reasons"].as_array().map(|v| v.iter().map(|r| r["code"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
@@ -89,16 +90,16 @@ fn registration_flow_postgres() {
 /// still approved and different people are still rejected at the built-in thresholds.
 #[test]
 fn live_frames_without_their_mirror() {
-    let (Some(with), Some(without)) = (Harness::sqlite(), Harness::sqlite_with(|c| c.live_flip = false)) else { return };
+    let (Some(with), Some(without)) = (Harness::sqlite(), Harness::sqlite_with(|c| c.live_flip = LiveFlip::Never)) else { return };
     let score = |h: &Harness| {
         let (id, c) = h.register("clerk", &resident_id(21), ("Kim_Dae-jung", 2), &[("Kim_Dae-jung", 3)]);
         assert_eq!(c.json["decision"], "review", "{:?}", c.json);
         h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None).json["scores"]["match"].as_f64().expect("a match score")
     };
-    let flip_setting = |h: &Harness| h.call("GET", "/v1/admin/settings", "admin", None).json["operating_points"]["live_flip"].as_bool();
+    let flip_setting = |h: &Harness| h.call("GET", "/v1/admin/settings", "admin", None).json["operating_points"]["live_flip"].clone();
     assert_eq!(
         (flip_setting(&with), flip_setting(&without)),
-        (Some(true), Some(false)),
+        (json!("always"), json!("never")),
         "the admin settings say how live frames are embedded"
     );
     let (flipped, plain) = (score(&with), score(&without));
@@ -107,6 +108,53 @@ fn live_frames_without_their_mirror() {
     assert_eq!(c.json["decision"], "approved", "{:?}", c.json);
     let (_, c) = without.register("clerk", &resident_id(23), ("Ai_Sugiyama", 1), &[("Zhu_Rongji", 1)]);
     assert_eq!((c.json["decision"].as_str(), codes(&c)), (Some("rejected"), vec!["face_mismatch".to_string()]), "{:?}", c.json);
+}
+
+/// `live_flip = near-threshold`: live frames are embedded without their mirror, and with it only
+/// when the score lies near a threshold. Near one, the score (and so the decision) is the
+/// default's; far from both, it is the unmirrored score and the mirror pass is saved.
+#[test]
+fn live_frames_get_their_mirror_only_near_a_threshold() {
+    let (Some(always), Some(near), Some(never)) = (
+        Harness::sqlite(),
+        Harness::sqlite_with(|c| c.live_flip = LiveFlip::NearThreshold),
+        Harness::sqlite_with(|c| c.live_flip = LiveFlip::Never),
+    ) else {
+        return;
+    };
+    assert_eq!(near.call("GET", "/v1/admin/settings", "admin", None).json["operating_points"]["live_flip"], "near-threshold");
+    // Kim_Dae-jung at about 0.50, between the points: in review, mirrored, scored as the default does.
+    let review_scores = |h: &Harness| {
+        let (id, c) = h.register("clerk", &resident_id(31), ("Kim_Dae-jung", 2), &[("Kim_Dae-jung", 3)]);
+        assert_eq!(c.json["decision"], "review", "{:?}", c.json);
+        h.call("GET", &format!("/v1/reviews/{id}"), "reviewer", None).json["scores"].clone()
+    };
+    let (a, n, w) = (review_scores(&always), review_scores(&near), review_scores(&never));
+    assert_eq!((&n["match"], &n["live_mirrored"]), (&a["match"], &json!(true)), "near-threshold {n}, always {a}");
+    assert_eq!((&a["live_mirrored"], &w["live_mirrored"]), (&json!(true), &json!(false)));
+    assert_ne!(n["match"], w["match"]);
+    // Far from both points: the same decisions, each on the unmirrored score.
+    let audit_match = |h: &Harness, doc: u32, document: (&str, u32), live: (&str, u32), want: &str| {
+        let (id, c) = h.register("clerk", &resident_id(doc), document, &[live]);
+        assert_eq!(c.json["decision"], want, "{:?}", c.json);
+        let audit = h.call("GET", "/v1/audit?limit=1000", "auditor", None).json;
+        let events = audit["events"].as_array().expect("audit events").clone();
+        let subject = format!("registration:{id}");
+        events
+            .iter()
+            .find(|e| e["subject"] == subject.as_str() && e["details"]["match"].is_string())
+            .map(|e| e["details"]["match"].clone())
+            .unwrap_or_else(|| panic!("no audited match score for {subject}: {audit}"))
+    };
+    for (doc, document, live, want) in
+        [(32, ("Hu_Jintao", 4), ("Hu_Jintao", 8), "approved"), (33, ("Ai_Sugiyama", 1), ("Zhu_Rongji", 1), "rejected")]
+    {
+        assert_eq!(
+            audit_match(&near, doc, document, live, want),
+            audit_match(&never, doc, document, live, want),
+            "{document:?} against {live:?}"
+        );
+    }
 }
 
 #[test]

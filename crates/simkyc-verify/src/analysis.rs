@@ -10,6 +10,7 @@ use simkyc_face::quality::{measure, QualityMeasures};
 use simkyc_face::{FaceAnalysis, FaceError};
 use simkyc_workflow::{Action, CaptureMode};
 
+use crate::live_flip::{LiveFlip, PendingMirrors};
 use crate::Verifier;
 
 /// How much of the pipeline an image goes through.
@@ -93,6 +94,11 @@ pub struct LiveCapture {
     pub frame_indices: Vec<usize>,
     /// Active mode: the challenge's result.
     pub challenge: Option<ChallengeSummary>,
+    /// Whether the frames' embeddings include their mirrors (flip averaging).
+    pub mirrored: bool,
+    /// The decoded frames, kept until the decision knows whether their mirrors are needed
+    /// (`live_flip = near-threshold`; `Verifier::settle_live_flip`).
+    pub pending_mirrors: PendingMirrors,
 }
 
 impl LiveCapture {
@@ -127,7 +133,7 @@ impl Verifier {
         let analysis = match depth {
             Depth::Framing => self.engine.locate(img)?,
             Depth::Document => self.engine.analyze(img)?,
-            Depth::Live => self.engine.analyze_flip(img, self.live_flip)?,
+            Depth::Live => self.engine.analyze_flip(img, self.live_flip.mirrors_first())?,
         };
         let quality = analysis.subject.as_ref().map(|s| measure(img, s));
         let (mut liveness, mut eyes) = (None, None);
@@ -161,7 +167,15 @@ impl Verifier {
                 .enumerate()
                 .map(|(index, img)| self.analyse_image(img, Depth::Live).map_err(|error| FrameError { index, error }))
                 .collect::<Result<Vec<_>, _>>()?;
-            return Ok(LiveCapture { mode, frame_indices: (0..frames.len()).collect(), frames, challenge: None });
+            let pending = self.pending_mirrors(decoded.into_iter().map(Some).collect());
+            return Ok(LiveCapture {
+                mode,
+                frame_indices: (0..frames.len()).collect(),
+                frames,
+                challenge: None,
+                mirrored: self.live_flip.mirrors_first(),
+                pending_mirrors: pending,
+            });
         }
         let model = |error| FrameError { index: 0, error };
         let meshes = track(&self.engine, &self.mesh, &decoded).map_err(model)?;
@@ -177,7 +191,25 @@ impl Verifier {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let challenge = ChallengeSummary { actions: actions.to_vec(), frames: decoded.len(), tracked: seen.len(), signals, verdict };
-        Ok(LiveCapture { mode, frames, frame_indices: keys, challenge: Some(challenge) })
+        let mut decoded: Vec<Option<RgbImage>> = decoded.into_iter().map(Some).collect();
+        let pending = self.pending_mirrors(keys.iter().map(|&i| decoded[i].take()).collect());
+        Ok(LiveCapture {
+            mode,
+            frames,
+            frame_indices: keys,
+            challenge: Some(challenge),
+            mirrored: self.live_flip.mirrors_first(),
+            pending_mirrors: pending,
+        })
+    }
+
+    /// Keeps the decoded frames for a later mirror pass where the setting may need one.
+    fn pending_mirrors(&self, frames: Vec<Option<RgbImage>>) -> PendingMirrors {
+        if self.live_flip == LiveFlip::NearThreshold {
+            PendingMirrors(frames.into_iter().map(|f| f.map(std::sync::Arc::new)).collect())
+        } else {
+            PendingMirrors::default()
+        }
     }
 }
 

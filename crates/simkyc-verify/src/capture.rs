@@ -247,6 +247,8 @@ mod tests {
                 signals: Vec::new(),
                 verdict,
             }),
+            mirrored: true,
+            pending_mirrors: Default::default(),
         }
     }
 

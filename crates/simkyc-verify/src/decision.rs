@@ -87,6 +87,9 @@ pub struct CaptureScores {
     pub strict_threshold: f32,
     /// Threshold of the 1:N duplicate search.
     pub duplicate_threshold: f32,
+    /// Whether the live frames were embedded with their mirrors (`live_flip`: always, or near a
+    /// threshold when the score came near one).
+    pub live_mirrored: bool,
     /// Frames judged.
     pub frames: usize,
     /// Faces found per judged frame.
@@ -168,6 +171,7 @@ pub fn decide_capture(capture: &LiveCapture, check: CaptureCheck, ctx: &MatchCon
         default_threshold: ctx.points.default,
         strict_threshold: ctx.points.strict,
         duplicate_threshold,
+        live_mirrored: capture.mirrored,
         frames: frames.len(),
         faces_per_frame: frames.iter().map(|f| f.analysis.faces.len()).collect(),
         inter_eye_px: frames.iter().map(|f| f.analysis.subject.as_ref().map(|s| (s.inter_eye_px * 10.0).round() / 10.0)).collect(),

@@ -44,8 +44,11 @@ pub fn verify_frames(
 ) -> Result<FramesOutcome, FramesError> {
     let doc = verifier.analyse(document, Depth::Document).map_err(FramesError::DocumentImage)?;
     let subject = check_document_photo(&doc, MIN_DOCUMENT_EYE_PX)?;
-    let capture = verifier.analyse_capture(mode, frames, actions)?;
+    let mut capture = verifier.analyse_capture(mode, frames, actions)?;
     let check = check_capture(&capture, &CaptureLimits::defaults(verifier.points));
+    if check.passed() {
+        verifier.settle_live_flip(&mut capture, Some(&subject.embedding)).map_err(|error| FrameError { index: 0, error })?;
+    }
     let retryable = check.retryable();
     let ctx = MatchContext {
         document: Some(&subject.embedding),

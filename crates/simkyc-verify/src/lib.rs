@@ -10,10 +10,12 @@ pub mod capture;
 pub mod decision;
 pub mod document;
 pub mod frames;
+pub mod live_flip;
 pub mod template;
 pub mod verifier;
 
 pub use analysis::{Analysed, ChallengeSummary, Depth, FrameError, LiveCapture};
 pub use capture::{CaptureCheck, CaptureLimits};
 pub use decision::{decide_capture, CaptureScores, DuplicateSearch, GalleryTemplate, MatchContext, Verification};
+pub use live_flip::LiveFlip;
 pub use verifier::{LoadError, Verifier};

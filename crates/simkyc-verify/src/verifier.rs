@@ -15,6 +15,8 @@ use simkyc_face::{EngineOptions, FaceEngine};
 use simkyc_models::manifest::Manifest;
 use simkyc_workflow::MatchPoints;
 
+use crate::live_flip::LiveFlip;
+
 /// Problems loading the face stack.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -43,9 +45,9 @@ pub struct Verifier {
     pub mesh: Arc<FaceMesh>,
     /// The calibration the points come from.
     pub thresholds: Thresholds,
-    /// Whether live frames are embedded with flip averaging (the default) or, to halve their
-    /// embedding cost, without their mirror; document photos always keep it (docs/configuration.md).
-    pub live_flip: bool,
+    /// How live frames are embedded: with their mirror (the default), without it, or with it
+    /// only near a threshold; document photos always keep it (docs/configuration.md).
+    pub live_flip: LiveFlip,
 }
 
 impl Verifier {
@@ -75,12 +77,12 @@ impl Verifier {
             liveness: Arc::new(liveness),
             mesh: Arc::new(mesh),
             thresholds: t,
-            live_flip: true,
+            live_flip: LiveFlip::Always,
         })
     }
 
-    /// The same verifier with live frames embedded with (`true`) or without their mirror.
-    pub fn with_live_flip(mut self, live_flip: bool) -> Verifier {
+    /// The same verifier with live frames embedded as `live_flip` says.
+    pub fn with_live_flip(mut self, live_flip: LiveFlip) -> Verifier {
         self.live_flip = live_flip;
         self
     }

@@ -266,7 +266,13 @@ pub async fn capture(
     let (points, document_reasons) = (st.face.points, reg.reasons.0.clone());
     let v = st
         .face
-        .run(move |_| {
+        .run(move |v| {
+            // Under `live_flip = near-threshold` the frames get their mirrors only now, when the
+            // score against the document shows whether they could change the decision.
+            let mut capture = capture;
+            if check.passed() {
+                v.settle_live_flip(&mut capture, document.as_deref())?;
+            }
             let gallery = gallery_state.galleries.for_capture(&operator_id, &doc_type, &doc_number);
             let ctx = MatchContext {
                 document: document.as_deref(),
@@ -277,9 +283,10 @@ pub async fn capture(
                 duplicate_threshold: dup.threshold,
                 document_reasons: &document_reasons,
             };
-            decide_capture(&capture, check, &ctx)
+            Ok::<_, simkyc_face::FaceError>(decide_capture(&capture, check, &ctx))
         })
-        .await?;
+        .await?
+        .map_err(|e| ApiError::internal("live frames' mirrors", &e))?;
     let decision = &v.decision;
     let seal = |column: &str, bytes: &[u8]| st.vault.seal(bytes, &aad("registrations", column, &id));
     let verdict = Verdict {

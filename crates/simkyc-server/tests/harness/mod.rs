@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+use simkyc_verify::LiveFlip;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -36,14 +37,19 @@ pub fn data_dir() -> Option<PathBuf> {
 
 /// The face stack shared by the tests (loaded once), if the models are installed.
 pub fn face() -> Option<Arc<FaceStack>> {
-    face_with(true)
+    face_with(LiveFlip::Always)
 }
 
-/// The shared face stack with live frames embedded with their mirror or not (`live_flip`; each
-/// loaded once), if the models are installed.
-pub fn face_with(live_flip: bool) -> Option<Arc<FaceStack>> {
-    static FACE: [OnceLock<Option<Arc<FaceStack>>>; 2] = [OnceLock::new(), OnceLock::new()];
-    FACE[usize::from(live_flip)]
+/// The shared face stack with live frames embedded as `live_flip` says (each setting loaded
+/// once), if the models are installed.
+pub fn face_with(live_flip: LiveFlip) -> Option<Arc<FaceStack>> {
+    static FACE: [OnceLock<Option<Arc<FaceStack>>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let slot = match live_flip {
+        LiveFlip::Always => 0,
+        LiveFlip::Never => 1,
+        LiveFlip::NearThreshold => 2,
+    };
+    FACE[slot]
         .get_or_init(|| {
             let dir = simkyc_models::cache::default_models_dir();
             if !dir.join(simkyc_models::manifest::MANIFEST_FILE).is_file() {
