@@ -319,3 +319,21 @@ impl Config {
         self.database_url.clone().unwrap_or_else(|| simkyc_db::sqlite_url(&self.data_dir))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simkyc_verify::LiveFlip;
+
+    #[test]
+    fn live_flip_reads_names_and_the_older_booleans() {
+        let read = |t: &str| toml::from_str::<Config>(t).map(|c| c.live_flip);
+        assert_eq!(Config::default().live_flip, LiveFlip::Always);
+        assert_eq!(read("live_flip = \"near-threshold\"").expect("name"), LiveFlip::NearThreshold);
+        assert_eq!(read("live_flip = \"never\"").expect("name"), LiveFlip::Never);
+        assert_eq!(read("live_flip = false").expect("bool"), LiveFlip::Never);
+        assert_eq!(read("live_flip = true").expect("bool"), LiveFlip::Always);
+        let err = read("live_flip = \"sometimes\"").expect_err("refused").to_string();
+        assert!(err.contains("near-threshold"), "{err}");
+    }
+}
