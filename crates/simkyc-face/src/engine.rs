@@ -481,6 +481,28 @@ impl FaceEngine {
         self.embed_face_flip(img, &subject.landmarks, subject.points.as_ref(), self.options.flip && flip, &mut Timings::default())
     }
 
+    /// The flip-averaged embedding of a subject first embedded without its mirror (`unmirrored`,
+    /// from [`FaceEngine::analyze_flip`] with `flip` false): only the mirror is run through the
+    /// embedder and averaged in, the same arithmetic as flip averaging does, so the result equals
+    /// [`FaceEngine::embed_subject`] with `flip` at half its cost. With an adaptation (applied
+    /// after the averaging) both passes are run again.
+    pub fn add_mirror(&self, img: &RgbImage, subject: &Subject, unmirrored: &[f32]) -> Result<Vec<f32>, FaceError> {
+        if self.options.adaptation.is_some() || !self.options.flip {
+            return self.embed_subject(img, subject, true);
+        }
+        let chip = self.chip(img, &subject.landmarks, subject.points.as_ref())?;
+        let mirror = image::imageops::flip_horizontal(&chip);
+        let m =
+            self.embedder.embed_many(&[&mirror], false, 1)?.pop().ok_or_else(|| FaceError::Model("embedder returned nothing".into()))?;
+        if m.len() != unmirrored.len() {
+            return Err(FaceError::Model(format!("mirror embedding has {} values, the first pass {}", m.len(), unmirrored.len())));
+        }
+        let mut e = unmirrored.to_vec();
+        e.iter_mut().zip(&m).for_each(|(a, b)| *a += b);
+        crate::embed::l2_normalize(&mut e);
+        Ok(e)
+    }
+
     /// Finds the faces and the subject's landmarks without computing its embedding (left
     /// empty): enough to judge framing and quality, at a fraction of the cost.
     pub fn locate(&self, img: &RgbImage) -> Result<FaceAnalysis, FaceError> {

@@ -114,5 +114,7 @@ fn live_frames_can_be_embedded_without_their_mirror() {
         let first = with.analyze_flip(img, false).expect("analyze").subject.expect("a face");
         assert!(same(&with.embed_subject(img, &first, true).expect("embed"), &flipped));
         assert!(same(&with.embed_subject(img, &first, false).expect("embed"), &plain));
+        // Running only the mirror and averaging it in gives the same embedding.
+        assert!(same(&with.add_mirror(img, &first, &first.embedding).expect("embed"), &flipped));
     }
 }

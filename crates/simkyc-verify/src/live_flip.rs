@@ -126,7 +126,7 @@ impl Verifier {
         }
         for (frame, image) in capture.frames.iter_mut().zip(pending.0) {
             if let (Some(subject), Some(image)) = (frame.analysis.subject.as_mut(), image) {
-                subject.embedding = self.engine.embed_subject(&image, subject, true)?;
+                subject.embedding = self.engine.add_mirror(&image, subject, &subject.embedding)?;
             }
         }
         capture.mirrored = true;
