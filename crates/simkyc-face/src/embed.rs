@@ -144,16 +144,20 @@ impl Embedder {
             .map(|pair| {
                 let (first, rest) = pair.split_at_mut(1);
                 let e = &mut first[0];
-                for m in rest.iter() {
-                    e.iter_mut().zip(m).for_each(|(a, b)| *a += b);
-                }
-                if per > 1 {
-                    l2_normalize(e);
+                if let Some(m) = rest.first() {
+                    average_with_mirror(e, m);
                 }
                 std::mem::take(e)
             })
             .collect())
     }
+}
+
+/// Flip averaging: adds a mirror's unit embedding to its chip's and scales the sum back to unit
+/// length (the one place this arithmetic lives, so a mirror added later gives the same bits).
+pub fn average_with_mirror(chip: &mut [f32], mirror: &[f32]) {
+    chip.iter_mut().zip(mirror).for_each(|(a, b)| *a += b);
+    l2_normalize(chip);
 }
 
 /// The template of several embeddings of one person: their weighted mean (weights e.g. by

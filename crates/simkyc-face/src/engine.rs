@@ -498,8 +498,7 @@ impl FaceEngine {
             return Err(FaceError::Model(format!("mirror embedding has {} values, the first pass {}", m.len(), unmirrored.len())));
         }
         let mut e = unmirrored.to_vec();
-        e.iter_mut().zip(&m).for_each(|(a, b)| *a += b);
-        crate::embed::l2_normalize(&mut e);
+        crate::embed::average_with_mirror(&mut e, &m);
         Ok(e)
     }
 

@@ -167,7 +167,7 @@ impl Verifier {
                 .enumerate()
                 .map(|(index, img)| self.analyse_image(img, Depth::Live).map_err(|error| FrameError { index, error }))
                 .collect::<Result<Vec<_>, _>>()?;
-            let pending = self.pending_mirrors(decoded.into_iter().map(Some).collect());
+            let pending = self.pending_mirrors(|| decoded);
             return Ok(LiveCapture {
                 mode,
                 frame_indices: (0..frames.len()).collect(),
@@ -191,8 +191,7 @@ impl Verifier {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let challenge = ChallengeSummary { actions: actions.to_vec(), frames: decoded.len(), tracked: seen.len(), signals, verdict };
-        let mut decoded: Vec<Option<RgbImage>> = decoded.into_iter().map(Some).collect();
-        let pending = self.pending_mirrors(keys.iter().map(|&i| decoded[i].take()).collect());
+        let pending = self.pending_mirrors(|| keys.iter().map(|&i| decoded[i].clone()).collect());
         Ok(LiveCapture {
             mode,
             frames,
@@ -203,10 +202,11 @@ impl Verifier {
         })
     }
 
-    /// Keeps the decoded frames for a later mirror pass where the setting may need one.
-    fn pending_mirrors(&self, frames: Vec<Option<RgbImage>>) -> PendingMirrors {
+    /// Keeps the decoded frames (one per analysed frame, in order) for a later mirror pass where
+    /// the setting may need one; under any other setting nothing is kept or built.
+    fn pending_mirrors(&self, frames: impl FnOnce() -> Vec<RgbImage>) -> PendingMirrors {
         if self.live_flip == LiveFlip::NearThreshold {
-            PendingMirrors(frames.into_iter().map(|f| f.map(std::sync::Arc::new)).collect())
+            PendingMirrors(frames().into_iter().map(std::sync::Arc::new).collect())
         } else {
             PendingMirrors::default()
         }

@@ -97,11 +97,11 @@ impl<'de> serde::Deserialize<'de> for LiveFlip {
 /// The decoded live frames kept, beside a capture's analysed frames, until the decision knows
 /// whether their mirrors are needed (only under [`LiveFlip::NearThreshold`]).
 #[derive(Clone, Default)]
-pub struct PendingMirrors(pub(crate) Vec<Option<Arc<RgbImage>>>);
+pub struct PendingMirrors(pub(crate) Vec<Arc<RgbImage>>);
 
 impl std::fmt::Debug for PendingMirrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PendingMirrors({} frames)", self.0.iter().flatten().count())
+        write!(f, "PendingMirrors({} frames)", self.0.len())
     }
 }
 
@@ -125,7 +125,7 @@ impl Verifier {
             return Ok(false);
         }
         for (frame, image) in capture.frames.iter_mut().zip(pending.0) {
-            if let (Some(subject), Some(image)) = (frame.analysis.subject.as_mut(), image) {
+            if let Some(subject) = frame.analysis.subject.as_mut() {
                 subject.embedding = self.engine.add_mirror(&image, subject, &subject.embedding)?;
             }
         }

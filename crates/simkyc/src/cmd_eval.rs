@@ -251,8 +251,9 @@ impl Group {
         }
     }
 
-    /// The group's impostor pairs with the people on each side, for resampling people.
-    fn impostor_people(&self, emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> Vec<PersonPair> {
+    /// Scores the group's pairs in one pass: every pair for the error rates, and the impostor
+    /// pairs again with the people on each side, for resampling people (`simkyc_eval::confidence`).
+    fn score(&self, emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> (Vec<Scored>, Vec<PersonPair>) {
         let mut people: HashMap<String, u32> = HashMap::new();
         let mut person = |name: &str| -> u32 {
             let n = people.len() as u32;
@@ -260,39 +261,31 @@ impl Group {
         };
         let vec_of = |i: &ImageRef| emb.get(&i.path(&self.dir)).and_then(|x| x.as_ref());
         match &self.pairs {
-            GroupPairs::Listed(p) => p
-                .iter()
-                .filter(|p| p.a.name != p.b.name)
-                .map(|p| PersonPair { score: pair_score(vec_of(&p.a), vec_of(&p.b)), a: person(&p.a.name), b: person(&p.b.name) })
-                .collect(),
+            GroupPairs::Listed(p) => {
+                let scored = score_pairs(p, &self.dir, emb);
+                let impostors = p
+                    .iter()
+                    .zip(&scored)
+                    .filter(|(p, _)| p.a.name != p.b.name)
+                    .map(|(p, s)| PersonPair { score: s.score, a: person(&p.a.name), b: person(&p.b.name) })
+                    .collect();
+                (scored, impostors)
+            }
             GroupPairs::All(imgs) => {
                 let e: Vec<Option<&Vec<f32>>> = imgs.iter().map(vec_of).collect();
                 let who: Vec<u32> = imgs.iter().map(|i| person(&i.name)).collect();
-                let mut out = Vec::new();
+                let mut scored = Vec::with_capacity(imgs.len() * imgs.len().saturating_sub(1) / 2);
+                let mut impostors = Vec::new();
                 for i in 0..imgs.len() {
                     for j in i + 1..imgs.len() {
+                        let score = pair_score(e[i], e[j]);
+                        scored.push(Scored { score, genuine: who[i] == who[j], fold: None });
                         if who[i] != who[j] {
-                            out.push(PersonPair { score: pair_score(e[i], e[j]), a: who[i], b: who[j] });
+                            impostors.push(PersonPair { score, a: who[i], b: who[j] });
                         }
                     }
                 }
-                out
-            }
-        }
-    }
-
-    fn score(&self, emb: &HashMap<PathBuf, Option<Vec<f32>>>) -> Vec<Scored> {
-        match &self.pairs {
-            GroupPairs::Listed(p) => score_pairs(p, &self.dir, emb),
-            GroupPairs::All(imgs) => {
-                let e: Vec<Option<&Vec<f32>>> = imgs.iter().map(|i| emb.get(&i.path(&self.dir)).and_then(|x| x.as_ref())).collect();
-                let mut out = Vec::with_capacity(imgs.len() * imgs.len().saturating_sub(1) / 2);
-                for i in 0..imgs.len() {
-                    for j in i + 1..imgs.len() {
-                        out.push(Scored { score: pair_score(e[i], e[j]), genuine: imgs[i].name == imgs[j].name, fold: None });
-                    }
-                }
-                out
+                (scored, impostors)
             }
         }
     }
@@ -331,11 +324,16 @@ pub fn run_calibrate(a: CalibrateArgs) -> Result<ExitCode> {
     let groups = calibration_groups(&a.data)?;
     let paths: Vec<PathBuf> = groups.iter().flat_map(|g| g.images()).collect();
     let emb = adapt_all(embed_all(&engine, &paths, a.cache.as_deref())?, ad.as_deref())?;
-    let scored: Vec<(String, Vec<Scored>)> = groups.iter().map(|g| (g.name.clone(), g.score(&emb))).collect();
+    let mut scored: Vec<(String, Vec<Scored>)> = Vec::new();
+    let mut people: Vec<(String, Vec<PersonPair>)> = Vec::new();
+    for g in &groups {
+        let (s, p) = g.score(&emb);
+        scored.push((g.name.clone(), s));
+        people.push((g.name.clone(), p));
+    }
     let mut default = operating_point(&scored, 1e-3)?;
     let mut strict = operating_point(&scored, 1e-4)?;
     if a.confidence != 0.0 {
-        let people: Vec<(String, Vec<PersonPair>)> = groups.iter().map(|g| (g.name.clone(), g.impostor_people(&emb))).collect();
         for (i, op) in [&mut default, &mut strict].into_iter().enumerate() {
             let r = Resampling { confidence: a.confidence, replicates: a.replicates, seed: 20_261_203 + i as u64 };
             let b = common_threshold_bound(&people, op.target_fmr, r)?;
