@@ -5,10 +5,12 @@
 # full registrations, then a burst of concurrent activations checked for lost, duplicated or
 # over-limit SIMs, and the server's peak RSS.
 #   RUNTIMES="tract onnxruntime" CLIENTS="1 4" REGISTRATIONS=200 DOCUMENTS=20 BURST=64 bash tools/bench/service.sh
+# SIMKYC=/path/to/other/simkyc runs another build of the server (an A/B in one session).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build --release --workspace --all-targets >/dev/null
 DATA=${SIMKYC_SHARED_DATA:-../shared/data}
+SIMKYC=${SIMKYC:-./target/release/simkyc}
 echo "$(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 pid=
 dir=
@@ -18,12 +20,12 @@ for runtime in ${RUNTIMES:-tract onnxruntime}; do
     dir=$(mktemp -d)
     db=()
     if [ -n "${DATABASE_URL:-}" ]; then db=(--database-url "$DATABASE_URL"); fi
-    key=$(SIMKYC_CAPTURE_MODE=off ./target/release/simkyc admin create-key --role clerk --data-dir "$dir" "${db[@]}" 2>/dev/null)
+    key=$(SIMKYC_CAPTURE_MODE=off "$SIMKYC" admin create-key --role clerk --data-dir "$dir" "${db[@]}" 2>/dev/null)
     # lfw-dev stills are photos of photos: with the default capture checks they are refused as
     # attacks before matching, which would skip half the pipeline. `off` measures the full
     # matching path; the capture checks' cost is capture_checks_bench's.
     # Capacity, not the abuse limits, is measured: one key drives the whole load.
-    SIMKYC_RATE_LIMIT_PER_KEY=0 SIMKYC_RATE_LIMIT_PER_ADDRESS=0 SIMKYC_RUNTIME=$runtime SIMKYC_CAPTURE_MODE=off ./target/release/simkyc serve --listen 127.0.0.1:0 --data-dir "$dir" "${db[@]}" > "$dir/out" 2> "$dir/log" &
+    SIMKYC_RATE_LIMIT_PER_KEY=0 SIMKYC_RATE_LIMIT_PER_ADDRESS=0 SIMKYC_RUNTIME=$runtime SIMKYC_CAPTURE_MODE=off "$SIMKYC" serve --listen 127.0.0.1:0 --data-dir "$dir" "${db[@]}" > "$dir/out" 2> "$dir/log" &
     pid=$!
     for _ in $(seq 300); do grep -q listening "$dir/out" 2>/dev/null && break; sleep 0.1; done
     base=$(sed -n 's/^simkyc listening on //p' "$dir/out")

@@ -14,6 +14,7 @@ pub mod liveness;
 pub mod mesh;
 pub mod onnx;
 pub mod onnx_ort;
+pub mod onnx_prelu;
 pub mod onnx_shapes;
 pub mod onnx_tract;
 pub mod open_set;

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use crate::onnx_ort::{ModelSource, OrtModel};
-use crate::onnx_shapes::{free_declared_shapes, FreeDims};
+use crate::onnx_prelu::rewrite_prelu;
+use crate::onnx_shapes::{decode, free_shapes, FreeDims};
 use crate::onnx_tract::TractModel;
 use crate::runtime::Runtime;
 use crate::FaceError;
@@ -34,19 +35,29 @@ pub fn read_checked(name: &str, path: &Path, sha256: &str) -> Result<Vec<u8>, Fa
     Ok(bytes)
 }
 
+/// Makes a model file ready to run: the chosen input dimensions freed (see `onnx_shapes`) and
+/// PRelu nodes rewritten into faster exact equivalents on both runtimes (see `onnx_prelu`).
+/// Returns the bytes unchanged when nothing applies.
+pub fn prepare(name: &str, bytes: &[u8], free: FreeDims) -> Result<Vec<u8>, FaceError> {
+    let mut model = decode(name, bytes)?;
+    let freed = free_shapes(name, &mut model, free)?;
+    let rewritten = rewrite_prelu(&mut model) > 0;
+    Ok(if freed || rewritten { prost::Message::encode_to_vec(&model) } else { bytes.to_vec() })
+}
+
 impl OnnxModel {
-    /// Loads an ONNX file after checking its SHA-256 (skipped when `sha256` is empty), with the
-    /// chosen input dimensions freed (see `onnx_shapes`).
+    /// Loads an ONNX file after checking its SHA-256 (skipped when `sha256` is empty), prepared
+    /// by `prepare`.
     pub fn load(name: &str, path: &Path, sha256: &str, free: FreeDims, runtime: &Runtime) -> Result<OnnxModel, FaceError> {
         let (n, p, s) = (name.to_string(), path.to_path_buf(), sha256.to_string());
-        let prepare = move || free_declared_shapes(&n, &read_checked(&n, &p, &s)?, free);
-        let bytes = prepare()?;
-        Self::from_prepared(name, &bytes, Box::new(prepare), runtime)
+        let again = move || prepare(&n, &read_checked(&n, &p, &s)?, free);
+        let bytes = again()?;
+        Self::from_prepared(name, &bytes, Box::new(again), runtime)
     }
 
     /// Parses an ONNX model from memory (kept, for onnxruntime's further sessions).
     pub fn from_bytes(name: &str, bytes: &[u8], free: FreeDims, runtime: &Runtime) -> Result<OnnxModel, FaceError> {
-        let bytes = std::sync::Arc::new(free_declared_shapes(name, bytes, free)?);
+        let bytes = std::sync::Arc::new(prepare(name, bytes, free)?);
         let kept = bytes.clone();
         Self::from_prepared(name, &bytes, Box::new(move || Ok(kept.to_vec())), runtime)
     }

@@ -31,22 +31,26 @@ fn free_dims_of(v: &mut ValueInfoProto, which: impl Fn(usize) -> bool, prefix: &
     }
 }
 
-/// Returns the model with weights no longer listed as inputs, the chosen input dimensions made
-/// symbolic, and (when any are freed) every declared shape downstream of the inputs dropped
-/// (intermediate `value_info`, output dimensions), so that runtimes infer them from the input
-/// actually given.
-pub fn free_declared_shapes(name: &str, bytes: &[u8], free: FreeDims) -> Result<Vec<u8>, FaceError> {
-    let mut model = ModelProto::decode(bytes).map_err(|e| FaceError::Model(format!("{name}: not an ONNX model: {e}")))?;
+/// Parses an ONNX file, naming the model in the error.
+pub fn decode(name: &str, bytes: &[u8]) -> Result<ModelProto, FaceError> {
+    ModelProto::decode(bytes).map_err(|e| FaceError::Model(format!("{name}: not an ONNX model: {e}")))
+}
+
+/// Takes weights off the model's input list, makes the chosen input dimensions symbolic, and
+/// (when any are freed) drops every declared shape downstream of the inputs (intermediate
+/// `value_info`, output dimensions), so that runtimes infer them from the input actually given.
+/// Says whether anything changed.
+pub fn free_shapes(name: &str, model: &mut ModelProto, free: FreeDims) -> Result<bool, FaceError> {
     let ir_version = model.ir_version;
     let graph = model.graph.as_mut().ok_or_else(|| FaceError::Model(format!("{name}: the ONNX model has no graph")))?;
     let weights: std::collections::HashSet<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
     // From IR version 4 on, initializers need not be graph inputs.
-    let listed = graph.input.iter().any(|i| weights.contains(&i.name));
-    if ir_version >= 4 && listed {
+    let listed = ir_version >= 4 && graph.input.iter().any(|i| weights.contains(&i.name));
+    if listed {
         graph.input.retain(|i| !weights.contains(&i.name));
     }
     if free == FreeDims::None {
-        return Ok(if listed && ir_version >= 4 { model.encode_to_vec() } else { bytes.to_vec() });
+        return Ok(listed);
     }
     for input in graph.input.iter_mut().filter(|i| !weights.contains(&i.name)) {
         let prefix = format!("{}_", input.name);
@@ -61,13 +65,19 @@ pub fn free_declared_shapes(name: &str, bytes: &[u8], free: FreeDims) -> Result<
         let prefix = format!("{}_", output.name);
         free_dims_of(output, |_| true, &prefix);
     }
-    Ok(model.encode_to_vec())
+    Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tract_onnx::pb::{GraphProto, NodeProto, TensorShapeProto, TypeProto};
+
+    /// The model's bytes after `free_shapes` (unchanged when nothing applied).
+    fn free_declared_shapes(name: &str, bytes: &[u8], free: FreeDims) -> Result<Vec<u8>, FaceError> {
+        let mut model = decode(name, bytes)?;
+        Ok(if free_shapes(name, &mut model, free)? { model.encode_to_vec() } else { bytes.to_vec() })
+    }
 
     fn info(name: &str, dims: &[i64]) -> ValueInfoProto {
         ValueInfoProto {
