@@ -155,6 +155,9 @@ fn rewrite_graph(graph: &mut GraphProto, form: PreluForm) -> usize {
     let mut ranks = Ranks::new(graph);
     let mut rewritten = 0;
     let mut added: Vec<TensorProto> = Vec::new();
+    // The model's own weight names: a node whose new weights' names are taken keeps the
+    // element-wise form rather than read someone else's tensor.
+    let names: HashSet<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
     let mut minus_ones: HashSet<usize> = HashSet::new();
     let mut needs_zero = false;
     let mut nodes = Vec::with_capacity(graph.node.len());
@@ -168,13 +171,15 @@ fn rewrite_graph(graph: &mut GraphProto, form: PreluForm) -> usize {
             continue;
         };
         let (x, a, y) = (n.input[0].as_str(), n.input[1].as_str(), n.output[0].as_str());
-        let channels = per_channel(dims, slope.len()).filter(|_| form == PreluForm::Depthwise && ranks.of(x, 0) == Some(4));
+        let (minus_one_of, minus_slope) = (|c: usize| format!("simkyc_prelu_minus_one_{c}"), format!("{y}/minus_slope"));
+        let channels = per_channel(dims, slope.len())
+            .filter(|_| form == PreluForm::Depthwise && ranks.of(x, 0) == Some(4))
+            .filter(|&c| !names.contains(&minus_slope) && !names.contains(&minus_one_of(c)));
         if let Some(c) = channels {
-            let minus_one = format!("simkyc_prelu_minus_one_{c}");
+            let minus_one = minus_one_of(c);
             if minus_ones.insert(c) {
                 added.push(weight(&minus_one, c, vec![-1.0; c]));
             }
-            let minus_slope = format!("{y}/minus_slope");
             added.push(weight(&minus_slope, c, slope.iter().map(|v| -v).collect()));
             let (negated, negative, scaled, positive) =
                 (format!("{y}/negated"), format!("{y}/negative"), format!("{y}/negative_scaled"), format!("{y}/positive"));
@@ -187,20 +192,23 @@ fn rewrite_graph(graph: &mut GraphProto, form: PreluForm) -> usize {
             let ax = format!("{y}/slope_times_x");
             nodes.push(node("Mul", &[x, a], &ax, n));
             nodes.push(node("Max", &[x, &ax], y, n));
-        } else {
+        } else if !names.contains(ZERO) {
             let (pos, neg, scaled) = (format!("{y}/positive"), format!("{y}/negative"), format!("{y}/negative_scaled"));
             nodes.push(node("Relu", &[x], &pos, n));
             nodes.push(node("Min", &[x, ZERO], &neg, n));
             nodes.push(node("Mul", &[&neg, a], &scaled, n));
             nodes.push(node("Add", &[&pos, &scaled], y, n));
             needs_zero = true;
+        } else {
+            nodes.push(n.clone());
+            continue;
         }
         rewritten += 1;
     }
     drop(ranks);
     drop(slopes);
     graph.node = nodes;
-    if needs_zero && !graph.initializer.iter().any(|t| t.name == ZERO) {
+    if needs_zero {
         added.push(TensorProto { name: ZERO.into(), data_type: FLOAT, float_data: vec![0.0], ..Default::default() });
     }
     graph.initializer.extend(added);
@@ -332,6 +340,22 @@ mod tests {
         let mut m = conv_prelu_model(vec![2], &[0.25, 0.5]);
         assert_eq!(rewrite_prelu(&mut m, PreluForm::Depthwise), 1);
         assert_eq!(ops(&m), ["Conv", "Mul", "Max"]);
+    }
+
+    #[test]
+    fn a_model_whose_weights_already_use_our_names_keeps_them() {
+        let mut m = conv_prelu_model(vec![2, 1, 1], &[0.25, 1.12]);
+        let taken =
+            |name: &str| TensorProto { name: name.into(), dims: vec![1], data_type: FLOAT, float_data: vec![7.0], ..Default::default() };
+        m.graph.as_mut().unwrap().initializer.push(taken("y/minus_slope"));
+        assert_eq!(rewrite_prelu(&mut m, PreluForm::Depthwise), 1);
+        assert_eq!(ops(&m), ["Conv", "Relu", "Min", "Mul", "Add"], "element-wise instead");
+        let mut m2 = prelu_model(&[1.12], false, 13);
+        m2.graph.as_mut().unwrap().initializer.push(taken(ZERO));
+        assert_eq!(rewrite_prelu(&mut m2, PreluForm::Elementwise), 0, "no zero of ours to use");
+        assert_eq!(ops(&m2), ["PRelu"]);
+        let zeros = m2.graph.unwrap().initializer.iter().filter(|t| t.name == ZERO).count();
+        assert_eq!(zeros, 1);
     }
 
     /// The identities the rewrite rests on, over awkward values (signed zeros, extremes).
