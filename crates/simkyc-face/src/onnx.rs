@@ -46,7 +46,7 @@ pub fn prepare(name: &str, bytes: &[u8], free: FreeDims, runtime: &Runtime) -> R
 }
 
 /// The PRelu form each runtime runs fastest.
-pub fn prelu_form(runtime: &Runtime) -> PreluForm {
+fn prelu_form(runtime: &Runtime) -> PreluForm {
     // Measured (docs/models.md): SFace 14.2 instead of 20.0 ms on onnxruntime with the
     // depthwise form, but 34.2 instead of 27.5 ms on tract.
     match runtime {
