@@ -10,7 +10,8 @@
 //!   1×1 convolutions, for a 4-D input with one slope per channel. Every operator is one that
 //!   onnxruntime keeps in its blocked (NCHWc) layout and fuses with its neighbours, so the
 //!   layout reorders around each PRelu disappear too. The same values up to the order in which a
-//!   runtime fuses the sum (measured: within 2e-7).
+//!   runtime fuses the sum (measured on the installed models: within 3.2e-7 of the output's
+//!   scale).
 //!
 //! Only weights are added; none changes.
 
@@ -150,8 +151,15 @@ pub fn rewrite_prelu(model: &mut ModelProto, form: PreluForm) -> usize {
 }
 
 fn rewrite_graph(graph: &mut GraphProto, form: PreluForm) -> usize {
-    let slopes: HashMap<&str, (&[i64], Vec<f32>)> =
-        graph.initializer.iter().filter_map(|t| float_values(t).map(|v| (t.name.as_str(), (t.dims.as_slice(), v)))).collect();
+    // Only the weights PRelu nodes read as slopes are decoded (not SFace's 39 MB of the rest).
+    let slope_names: HashSet<&str> =
+        graph.node.iter().filter(|n| n.op_type == "PRelu").filter_map(|n| n.input.get(1)).map(String::as_str).collect();
+    let slopes: HashMap<&str, (&[i64], Vec<f32>)> = graph
+        .initializer
+        .iter()
+        .filter(|t| slope_names.contains(t.name.as_str()))
+        .filter_map(|t| float_values(t).map(|v| (t.name.as_str(), (t.dims.as_slice(), v))))
+        .collect();
     let mut ranks = Ranks::new(graph);
     let mut rewritten = 0;
     let mut added: Vec<TensorProto> = Vec::new();
