@@ -47,8 +47,9 @@ pub fn prepare(name: &str, bytes: &[u8], free: FreeDims, runtime: &Runtime) -> R
 
 /// The PRelu form each runtime runs fastest.
 fn prelu_form(runtime: &Runtime) -> PreluForm {
-    // Measured (docs/models.md): SFace 14.2 instead of 20.0 ms on onnxruntime with the
-    // depthwise form, but 34.2 instead of 27.5 ms on tract.
+    // Measured (docs/models.md): on onnxruntime SFace takes 14.2–15.8 ms with the depthwise form
+    // (13.6 against 14.2 ms once its sum was fused) against 19.1–21.1 ms element-wise; on tract
+    // 34.2–37.9 ms against 27.5–29.8 ms.
     match runtime {
         Runtime::Tract => PreluForm::Elementwise,
         Runtime::Onnxruntime(_) => PreluForm::Depthwise,
